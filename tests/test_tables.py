@@ -1,0 +1,82 @@
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from autozi_tutorial import gene_label_zi_table, gene_zi_table, group_means, zi_fractions
+from autozi_tutorial.tables import GENE_COLUMNS, GENE_LABEL_COLUMNS
+
+
+@pytest.mark.parametrize("to_matrix", [np.asarray, sp.csr_matrix])
+def test_group_means_hand_computed(to_matrix):
+    matrix = to_matrix(np.array([[1.0, 0.0], [3.0, 2.0], [5.0, 4.0]]))
+    means = group_means(matrix, np.array([0, 0, 1]), 3)
+    np.testing.assert_allclose(means[:, :2], [[2.0, 5.0], [1.0, 4.0]])
+    assert np.isnan(means[:, 2]).all()  # a group with no cells
+
+
+def test_gene_zi_table(counts_adata):
+    n = counts_adata.n_vars
+    alphas_betas = {"alpha_posterior": np.full(n, 1.0), "beta_posterior": np.linspace(0.5, 2.0, n)}
+    table = gene_zi_table(counts_adata, alphas_betas, threshold=0.6)
+    assert list(table.columns) == GENE_COLUMNS
+    assert table["gene"].tolist() == counts_adata.var_names.tolist()
+    # Beta(1, b) has cdf 1 - 0.5**b at 0.5.
+    np.testing.assert_allclose(table["zi_prob"], 1 - 0.5 ** alphas_betas["beta_posterior"])
+    np.testing.assert_array_equal(table["is_zi"], table["zi_prob"] > 0.6)
+    np.testing.assert_allclose(table["mean_counts"], counts_adata.layers["counts"].toarray().mean(0))
+
+
+def test_gene_zi_table_rejects_label_posteriors(counts_adata):
+    shape = (counts_adata.n_vars, 3)
+    with pytest.raises(ValueError, match="gene_label_zi_table"):
+        gene_zi_table(counts_adata, {"alpha_posterior": np.ones(shape), "beta_posterior": np.ones(shape)})
+
+
+def test_gene_label_table_maps_columns_to_given_label_order(counts_adata):
+    labels = ["NK", "T cell", "B cell"]  # deliberately neither sorted nor in obs order
+    n = counts_adata.n_vars
+    # Column j has beta = j + 1, so zi_prob = 1 - 0.5 ** (j + 1) identifies the column.
+    beta = np.tile(np.arange(1.0, 4.0), (n, 1))
+    table = gene_label_zi_table(
+        counts_adata, {"alpha_posterior": np.ones((n, 3)), "beta_posterior": beta}, labels, "cell_type"
+    )
+    assert list(table.columns) == GENE_LABEL_COLUMNS
+    assert len(table) == 3 * n
+    assert list(table["label"].cat.categories) == labels
+    counts = counts_adata.layers["counts"].toarray()
+    for j, label in enumerate(labels):
+        rows = table[table["label"] == label]
+        np.testing.assert_allclose(rows["zi_prob"], 1 - 0.5 ** (j + 1))
+        in_label = (counts_adata.obs["cell_type"] == label).to_numpy()
+        np.testing.assert_allclose(rows["mean_counts"], counts[in_label].mean(0))
+        assert rows["gene"].tolist() == counts_adata.var_names.tolist()
+
+
+def test_gene_label_table_rejects_unknown_labels(counts_adata):
+    n = counts_adata.n_vars
+    ones = np.ones((n, 2))
+    with pytest.raises(ValueError, match="missing from `labels`"):
+        gene_label_zi_table(
+            counts_adata, {"alpha_posterior": ones, "beta_posterior": ones}, ["NK", "B cell"], "cell_type"
+        )
+
+
+def test_zi_fractions_hand_computed():
+    table = pd.DataFrame(
+        {
+            "label": ["a", "a", "a", "a", "b", "b"],
+            "is_zi": [True, True, False, False, False, False],
+            "mean_lognorm": [2.0, 0.1, 3.0, 1.5, 0.2, 0.3],
+        }
+    )
+    overall = zi_fractions(table, expression_cutoff=1.0).iloc[0]
+    assert overall["n_genes"] == 6
+    assert overall["zi_fraction"] == pytest.approx(2 / 6)
+    assert overall["sufficient_expression_fraction"] == pytest.approx(3 / 6)
+    assert overall["zi_fraction_sufficient"] == pytest.approx(1 / 3)
+    by_label = zi_fractions(table, expression_cutoff=1.0, by="label").set_index("label")
+    assert by_label.loc["a", "zi_fraction"] == pytest.approx(0.5)
+    assert by_label.loc["a", "zi_fraction_sufficient"] == pytest.approx(1 / 3)
+    assert by_label.loc["b", "sufficient_expression_fraction"] == 0.0
+    assert np.isnan(by_label.loc["b", "zi_fraction_sufficient"])  # no gene passes the cutoff

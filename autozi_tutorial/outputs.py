@@ -49,12 +49,15 @@ def fraction_summary(
     gene_label_table: pd.DataFrame | None,
     expression_cutoff: float,
 ) -> dict[str, Any]:
-    """ZI fractions for ``summary.json``: overall, and per label under ``"labels"``."""
+    """ZI fractions for ``summary.json``: overall, per label under ``"labels"``, and
+    ``calibrated_zi_fraction`` when the gene table has the recommended call."""
     overall = zi_fractions(gene_table, expression_cutoff).iloc[0]
     summary: dict[str, Any] = {
         key: overall[key]
         for key in ("zi_fraction", "sufficient_expression_fraction", "zi_fraction_sufficient")
     }
+    if "is_zi_calibrated" in gene_table:
+        summary["calibrated_zi_fraction"] = gene_table["is_zi_calibrated"].mean()
     summary["labels"] = {}
     if gene_label_table is not None:
         by_label = zi_fractions(gene_label_table, expression_cutoff, by="label")
@@ -64,27 +67,23 @@ def fraction_summary(
     return _json_safe(summary)
 
 
-def write_outputs(
+def write_results(
     output_dir: str | os.PathLike,
-    gene_table: pd.DataFrame,
-    gene_label_table: pd.DataFrame | None,
+    tables: Mapping[str, pd.DataFrame],
     summary: Mapping[str, Any],
     figures: Mapping[str, Figure] | None = None,
 ) -> list[Path]:
-    """Write ``gene_zi.csv``, ``gene_label_zi.csv``, ``summary.json`` and ``figures/*.png``.
+    """Write CSV tables, ``summary.json`` and ``figures/*.png`` to ``output_dir``, all or nothing.
 
     Everything is first written to a staging folder beside ``output_dir`` and moved into
     place only once all files exist, so a failure leaves no partial result behind.
-    Without labels, ``gene_label_zi.csv`` holds only its header.
 
     Parameters
     ----------
     output_dir
         Folder to write into (created if needed); files of the same names are replaced.
-    gene_table
-        Output of :func:`autozi_tutorial.gene_zi_table`.
-    gene_label_table
-        Output of :func:`autozi_tutorial.gene_label_zi_table`, or None when there are no labels.
+    tables
+        File name (e.g. ``"gene_zi.csv"``) -> table, written without the index.
     summary
         JSON-serialisable run summary (NaN is written as null).
     figures
@@ -97,12 +96,10 @@ def write_outputs(
     """
     output_dir = Path(output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    if gene_label_table is None:
-        gene_label_table = pd.DataFrame(columns=GENE_LABEL_COLUMNS)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
     try:
-        gene_table.to_csv(staging / "gene_zi.csv", index=False)
-        gene_label_table.to_csv(staging / "gene_label_zi.csv", index=False)
+        for name, table in tables.items():
+            table.to_csv(staging / name, index=False)
         text = json.dumps(_json_safe(dict(summary)), indent=2, allow_nan=False)
         (staging / "summary.json").write_text(text + "\n")
         if figures:
@@ -117,3 +114,39 @@ def write_outputs(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return written
+
+
+def write_outputs(
+    output_dir: str | os.PathLike,
+    gene_table: pd.DataFrame,
+    gene_label_table: pd.DataFrame | None,
+    summary: Mapping[str, Any],
+    figures: Mapping[str, Figure] | None = None,
+) -> list[Path]:
+    """Write the main tutorial's contract: ``gene_zi.csv``, ``gene_label_zi.csv``, ``summary.json``, figures.
+
+    See :func:`write_results` for the all-or-nothing guarantee. Without labels,
+    ``gene_label_zi.csv`` holds only its header.
+
+    Parameters
+    ----------
+    output_dir
+        Folder to write into.
+    gene_table
+        Output of :func:`autozi_tutorial.gene_zi_table` (with the LRT columns added).
+    gene_label_table
+        Output of :func:`autozi_tutorial.gene_label_zi_table`, or None when there are no labels.
+    summary
+        JSON-serialisable run summary.
+    figures
+        Figures to save as ``figures/<name>.png``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, relative to ``output_dir``.
+    """
+    if gene_label_table is None:
+        gene_label_table = pd.DataFrame(columns=GENE_LABEL_COLUMNS)
+    tables = {"gene_zi.csv": gene_table, "gene_label_zi.csv": gene_label_table}
+    return write_results(output_dir, tables, summary, figures)

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from anndata import AnnData
 
 from .validation import counts_matrix
-from .zi import call_zi, posterior_arrays, zi_probability
+from .zi import calibrated_call, call_zi, posterior_arrays, zi_probability
 
 GENE_COLUMNS = [
     "gene",
@@ -22,6 +22,8 @@ GENE_COLUMNS = [
     "mean_lognorm",
 ]
 GENE_LABEL_COLUMNS = ["gene", "label", *GENE_COLUMNS[1:]]
+#: Columns the recommended call adds to the gene table.
+CALIBRATED_COLUMNS = ["lrt_pvalue", "lrt_qvalue", "is_zi_calibrated"]
 FRACTION_COLUMNS = [
     "n_genes",
     "zi_fraction",
@@ -165,6 +167,30 @@ def gene_label_zi_table(
             "mean_lognorm": mean_lognorm.T.ravel(),
         }
     )
+    return table
+
+
+def add_calibrated_call(
+    gene_table: pd.DataFrame, lrt: pd.DataFrame, threshold: float = 0.5, fdr: float = 0.05
+) -> pd.DataFrame:
+    """Copy of ``gene_table`` with ``lrt_pvalue``, ``lrt_qvalue`` and ``is_zi_calibrated``.
+
+    Parameters
+    ----------
+    gene_table
+        Output of :func:`gene_zi_table`.
+    lrt
+        Output of :func:`autozi_tutorial.zinb_lrt` on the same data (matched by ``gene``).
+    threshold, fdr
+        Passed to :func:`autozi_tutorial.calibrated_call`.
+    """
+    matched = lrt.set_index("gene").reindex(gene_table["gene"])
+    if matched["lrt_pvalue"].isna().any():
+        raise ValueError("lrt lacks some genes of gene_table; run zinb_lrt on the same AnnData.")
+    table = gene_table.copy()
+    table["lrt_pvalue"] = matched["lrt_pvalue"].to_numpy()
+    table["lrt_qvalue"] = matched["lrt_qvalue"].to_numpy()
+    table["is_zi_calibrated"] = calibrated_call(table["zi_prob"], table["lrt_qvalue"], threshold, fdr)
     return table
 
 

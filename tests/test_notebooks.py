@@ -13,7 +13,7 @@ import pandas as pd
 import papermill as pm
 import pytest
 
-from autozi_tutorial.tables import GENE_COLUMNS, GENE_LABEL_COLUMNS
+from autozi_tutorial.tables import CALIBRATED_COLUMNS, GENE_COLUMNS, GENE_LABEL_COLUMNS
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("*.py"))
@@ -70,12 +70,15 @@ def test_output_contract(runs):
     genes = pd.read_csv(out / "gene_zi.csv")
     labels = pd.read_csv(out / "gene_label_zi.csv")
     summary = json.loads((out / "summary.json").read_text())
-    assert list(genes.columns) == GENE_COLUMNS
+    assert list(genes.columns) == GENE_COLUMNS + CALIBRATED_COLUMNS
     assert list(labels.columns) == GENE_LABEL_COLUMNS
     assert len(genes) == summary["n_genes"] == SMALL["n_top_genes"]
     assert len(labels) == len(genes) * len(summary["labels"]) and len(summary["labels"]) == 10
     assert genes["zi_prob"].between(0, 1).all()
     assert summary["zi_fraction"] == pytest.approx(genes["is_zi"].mean())
+    assert summary["calibrated_zi_fraction"] == pytest.approx(genes["is_zi_calibrated"].mean())
+    assert not (genes["is_zi_calibrated"] & ~genes["is_zi"]).any()
+    assert genes["lrt_qvalue"].between(0, 1).all() and (genes["lrt_qvalue"] >= genes["lrt_pvalue"]).all()
     for key in ("dataset", "n_cells", "threshold", "expression_cutoff", "seed", "package_versions"):
         assert key in summary
     assert summary["dataset"] == "pbmc68k" and summary["seed"] == SMALL["seed"]

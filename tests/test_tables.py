@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from autozi_tutorial import gene_label_zi_table, gene_zi_table, group_means, zi_fractions
+from autozi_tutorial import add_calibrated_call, gene_label_zi_table, gene_zi_table, group_means, zi_fractions
 from autozi_tutorial.tables import GENE_COLUMNS, GENE_LABEL_COLUMNS
 
 
@@ -80,3 +80,16 @@ def test_zi_fractions_hand_computed():
     assert by_label.loc["a", "zi_fraction_sufficient"] == pytest.approx(1 / 3)
     assert by_label.loc["b", "sufficient_expression_fraction"] == 0.0
     assert np.isnan(by_label.loc["b", "zi_fraction_sufficient"])  # no gene passes the cutoff
+
+
+def test_add_calibrated_call_matches_genes_by_name():
+    genes = pd.DataFrame({"gene": ["a", "b", "c"], "zi_prob": [0.9, 0.9, 0.1]})
+    lrt = pd.DataFrame(
+        {"gene": ["c", "b", "a"], "lrt_pvalue": [0.001, 0.5, 0.001], "lrt_qvalue": [0.003, 0.5, 0.003]}
+    )
+    table = add_calibrated_call(genes, lrt)
+    assert table["is_zi_calibrated"].tolist() == [True, False, False]
+    assert table["lrt_qvalue"].tolist() == [0.003, 0.5, 0.003]
+    assert "lrt_pvalue" not in genes  # the input is left alone
+    with pytest.raises(ValueError, match="lacks some genes"):
+        add_calibrated_call(genes, lrt.iloc[:2])

@@ -1,0 +1,160 @@
+"""Error rates of ZI calls against known truth: TPR, FPR, precision, ROC AUC and PR AUC."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+#: Default bins of mean count per cell used to break error rates down by expression.
+EXPRESSION_BINS: tuple[float, ...] = (0.0, 0.1, 1.0, 10.0, np.inf)
+
+
+def call_metrics(truth: np.ndarray, called: np.ndarray, score: np.ndarray | None = None) -> dict[str, float]:
+    """Error rates of boolean calls, and threshold-free ranking quality when a score is given.
+
+    Parameters
+    ----------
+    truth
+        True where the gene is really zero-inflated.
+    called
+        True where the gene was called zero-inflated.
+    score
+        Higher means more likely ZI (e.g. ``zi_prob``); enables ``roc_auc`` and ``pr_auc``.
+
+    Returns
+    -------
+    dict
+        ``n_genes, n_zi, tpr, fpr, precision`` and, with a score, ``roc_auc, pr_auc``.
+        A rate with an empty denominator is NaN, and so are the AUCs when only one class
+        is present.
+    """
+    truth = np.asarray(truth, dtype=bool)
+    called = np.asarray(called, dtype=bool)
+    if truth.shape != called.shape:
+        raise ValueError(f"truth has shape {truth.shape}, calls {called.shape}.")
+    true_positive = int((truth & called).sum())
+    n_zi, n_called = int(truth.sum()), int(called.sum())
+    n_negative = len(truth) - n_zi
+    metrics = {
+        "n_genes": len(truth),
+        "n_zi": n_zi,
+        "tpr": true_positive / n_zi if n_zi else np.nan,
+        "fpr": (n_called - true_positive) / n_negative if n_negative else np.nan,
+        "precision": true_positive / n_called if n_called else np.nan,
+    }
+    if score is not None:
+        both_classes = 0 < n_zi < len(truth)
+        metrics["roc_auc"] = roc_auc_score(truth, score) if both_classes else np.nan
+        metrics["pr_auc"] = average_precision_score(truth, score) if both_classes else np.nan
+    return metrics
+
+
+def evaluate_methods(
+    table: pd.DataFrame,
+    methods: dict[str, tuple[str, str | None]],
+    truth: str = "zi_true",
+    expression: str = "mean_counts",
+    bins: Sequence[float] | None = EXPRESSION_BINS,
+) -> pd.DataFrame:
+    """Error rates of several methods, overall and by expression bin, as one tidy table.
+
+    Parameters
+    ----------
+    table
+        One row per gene, holding the truth, each method's call and score, and expression.
+    methods
+        Method name -> (call column, score column or None).
+    truth
+        Boolean column with the truth.
+    expression
+        Column binned for the breakdown.
+    bins
+        Bin edges for ``expression``; None for the overall rows only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``method, expression_bin, n_genes, n_zi, tpr, fpr, precision, roc_auc,
+        pr_auc``; ``expression_bin`` is ``"all"`` for the overall rows.
+    """
+    groups: list[tuple[str, pd.DataFrame]] = [("all", table)]
+    if bins is not None:
+        binned = pd.cut(table[expression], bins=list(bins), right=False)
+        groups += [(str(interval), group) for interval, group in table.groupby(binned, observed=True)]
+    rows = []
+    for method, (call_column, score_column) in methods.items():
+        for name, group in groups:
+            score = None if score_column is None else group[score_column].to_numpy()
+            metrics = call_metrics(group[truth].to_numpy(), group[call_column].to_numpy(), score)
+            rows.append({"method": method, "expression_bin": name, **metrics})
+    columns = ["method", "expression_bin", "n_genes", "n_zi", "tpr", "fpr", "precision", "roc_auc", "pr_auc"]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def roc_points(truth: np.ndarray, score: np.ndarray, method: str) -> pd.DataFrame:
+    """ROC curve of one score as a tidy table (``method, fpr, tpr``) for plotting."""
+    fpr, tpr, _ = roc_curve(np.asarray(truth, dtype=bool), np.asarray(score))
+    return pd.DataFrame({"method": method, "fpr": fpr, "tpr": tpr})
+
+
+def score_simulated_genes(
+    adata,
+    seeds: Sequence[int] = (0,),
+    max_epochs: int = 200,
+    threshold: float = 0.5,
+    fdr: float = 0.05,
+    labels_key: str | None = "cell_type",
+) -> pd.DataFrame:
+    """Score every gene of a simulation with AUTOZI (per seed), the LRT and the recommended call.
+
+    Parameters
+    ----------
+    adata
+        Output of a simulator in :mod:`autozi_tutorial.simulation` (truth in ``var``).
+    seeds
+        One AUTOZI fit per seed; the first seed gives ``zi_prob`` and the calls.
+    max_epochs
+        AUTOZI training epochs.
+    threshold, fdr
+        AUTOZI threshold and the test's false discovery rate.
+    labels_key
+        Cell-type column, used by AUTOZI and as the test's covariate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob,
+        lrt_qvalue, lrt_score`` (-log10 p) and the calls ``autozi_call, lrt_call,
+        calibrated_call``.
+    """
+    from .baseline import zinb_lrt
+    from .fit import fit_autozi
+    from .zi import calibrated_call, call_zi
+
+    seeds = list(seeds)
+    table = pd.DataFrame(index=adata.var_names)
+    table["zi_true"] = adata.var["zi_true"].to_numpy(dtype=bool)
+    table["spike_in"] = adata.var["spike_in"].to_numpy(dtype=bool) if "spike_in" in adata.var else False
+    table["mean_counts"] = np.asarray(adata.layers["counts"].mean(axis=0)).ravel()
+    for seed in seeds:
+        table[f"zi_prob_seed{seed}"] = fit_autozi(
+            adata, labels_key=labels_key, max_epochs=max_epochs, seed=seed
+        )
+    table["zi_prob"] = table[f"zi_prob_seed{seeds[0]}"]
+    lrt = zinb_lrt(adata, labels_key=labels_key).set_index("gene")
+    table["lrt_qvalue"] = lrt["lrt_qvalue"]
+    table["lrt_score"] = -np.log10(lrt["lrt_pvalue"].clip(lower=1e-300))
+    table["autozi_call"] = call_zi(table["zi_prob"], threshold)
+    table["lrt_call"] = table["lrt_qvalue"] < fdr
+    table["calibrated_call"] = calibrated_call(table["zi_prob"], table["lrt_qvalue"], threshold, fdr)
+    return table
+
+
+def seed_agreement(table: pd.DataFrame, seeds: Sequence[int], threshold: float = 0.5) -> float:
+    """Smallest share of genes given the same AUTOZI call by any two of ``seeds`` (NaN for one seed)."""
+    calls = [table[f"zi_prob_seed{seed}"] > threshold for seed in seeds]
+    pairs = [float((a == b).mean()) for i, a in enumerate(calls) for b in calls[i + 1 :]]
+    return min(pairs) if pairs else float("nan")

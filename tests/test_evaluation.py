@@ -1,0 +1,62 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from autozi_tutorial.evaluation import call_metrics, evaluate_methods, roc_points
+
+
+def test_call_metrics_hand_computed():
+    truth = np.array([True, True, True, False, False])
+    called = np.array([True, True, False, True, False])
+    score = np.array([0.9, 0.8, 0.3, 0.7, 0.1])
+    metrics = call_metrics(truth, called, score)
+    assert metrics["tpr"] == pytest.approx(2 / 3)
+    assert metrics["fpr"] == pytest.approx(1 / 2)
+    assert metrics["precision"] == pytest.approx(2 / 3)
+    # Pairs (positive, negative) ranked correctly: 0.9, 0.8 beat both; 0.3 beats only 0.1 -> 5/6.
+    assert metrics["roc_auc"] == pytest.approx(5 / 6)
+    assert 0 < metrics["pr_auc"] <= 1
+
+
+def test_call_metrics_empty_denominators_are_nan():
+    metrics = call_metrics(np.zeros(3, bool), np.zeros(3, bool), np.arange(3.0))
+    assert np.isnan(metrics["tpr"]) and np.isnan(metrics["precision"]) and np.isnan(metrics["roc_auc"])
+    assert metrics["fpr"] == 0
+
+
+def test_evaluate_methods_by_bin():
+    table = pd.DataFrame(
+        {
+            "zi_true": [True, False, True, False],
+            "call": [True, True, False, False],
+            "score": [0.9, 0.6, 0.4, 0.1],
+            "mean_counts": [0.05, 0.05, 5.0, 5.0],
+        }
+    )
+    result = evaluate_methods(table, {"m": ("call", "score")}, bins=(0, 1, np.inf)).set_index(
+        "expression_bin"
+    )
+    assert list(result.index) == ["all", "[0.0, 1.0)", "[1.0, inf)"]
+    assert result.loc["[0.0, 1.0)", "fpr"] == 1.0 and result.loc["[1.0, inf)", "tpr"] == 0.0
+    assert result.loc["all", "n_genes"] == 4
+
+
+def test_roc_points_span_the_square():
+    points = roc_points([True, False, True], [0.9, 0.5, 0.2], "m")
+    assert points[["fpr", "tpr"]].iloc[-1].tolist() == [1.0, 1.0]
+    assert (points["method"] == "m").all()
+
+
+def test_seed_agreement_takes_the_worst_pair():
+    from autozi_tutorial.evaluation import seed_agreement
+
+    table = pd.DataFrame(
+        {
+            "zi_prob_seed0": [0.9, 0.9, 0.1, 0.1],
+            "zi_prob_seed1": [0.9, 0.1, 0.1, 0.1],
+            "zi_prob_seed2": [0.1, 0.1, 0.9, 0.9],
+        }
+    )
+    assert seed_agreement(table, [0, 1]) == 0.75
+    assert seed_agreement(table, [0, 1, 2]) == 0.0
+    assert np.isnan(seed_agreement(table, [0]))

@@ -13,7 +13,7 @@ from .data import (
     load_pbmc68k,
 )
 from .evaluation import call_metrics, evaluate_methods, roc_points, score_simulated_genes, seed_agreement
-from .fit import fit_autozi
+from .fit import TRAINING_PRESETS, check_strategy, fit_autozi, training_arguments
 from .outputs import fraction_summary, package_versions, write_outputs, write_results
 from .plots import (
     plot_label_zi_fractions,
@@ -29,6 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DATASET_DEFAULTS",
+    "TRAINING_PRESETS",
     "InputDataError",
     "LoadedDataset",
     "add_calibrated_call",
@@ -37,6 +38,7 @@ __all__ = [
     "call_metrics",
     "call_zi",
     "check_autozi_priors",
+    "check_strategy",
     "counts_matrix",
     "drop_cells_without_counts",
     "evaluate_methods",
@@ -59,6 +61,7 @@ __all__ = [
     "seed_agreement",
     "simulate_nb",
     "simulate_pln",
+    "training_arguments",
     "validate_anndata",
     "validate_counts",
     "write_outputs",

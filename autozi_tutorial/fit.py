@@ -14,6 +14,54 @@ from .zi import check_autozi_priors, zi_probability
 
 #: The seed tutorial's AutoZI settings.
 DEFAULT_PRIORS = {"alpha_prior": 0.5, "beta_prior": 0.5, "minimal_dropout": 0.01}
+#: Training settings: the seed tutorial's, and a faster set chosen from
+#: ``benchmarks/bench_training.py`` (see ``benchmarks/README.md`` for the measurements).
+TRAINING_PRESETS: dict[str, dict[str, float | int]] = {
+    "default": {"max_epochs": 200, "lr": 1e-2, "batch_size": 128},
+    "fast": {"max_epochs": 60, "lr": 3e-2, "batch_size": 128},
+}
+
+
+def check_strategy(strategy: str) -> None:
+    """Refuse Lightning DDP strategies that fail with AUTOZI, naming the ones that work.
+
+    AUTOZI has parameters that some training steps do not use, which plain DDP rejects
+    (after starting the processes). ``"ddp_find_unused_parameters_true"`` (one process per
+    device, the script re-launched) and ``"ddp_spawn_find_unused_parameters_true"`` (processes
+    spawned from this one, e.g. in a notebook) work.
+    """
+    if strategy in {"ddp", "ddp_spawn", "ddp_fork", "ddp_notebook"}:
+        raise ValueError(
+            f"strategy={strategy!r} fails with AUTOZI, whose unused parameters plain DDP rejects. Use "
+            f"'{strategy}_find_unused_parameters_true' instead."
+        )
+
+
+def training_arguments(
+    preset: str = "default", max_epochs: int | None = None, lr: float | None = None
+) -> dict:
+    """Keyword arguments for ``scvi.model.AUTOZI.train`` from a preset and optional overrides.
+
+    Parameters
+    ----------
+    preset
+        A key of :data:`TRAINING_PRESETS`.
+    max_epochs, lr
+        Override the preset's value when not None.
+
+    Returns
+    -------
+    dict
+        ``max_epochs``, ``batch_size`` and ``plan_kwargs={"lr": ...}``.
+    """
+    if preset not in TRAINING_PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}; choose one of {sorted(TRAINING_PRESETS)}.")
+    settings = TRAINING_PRESETS[preset]
+    return {
+        "max_epochs": int(settings["max_epochs"] if max_epochs is None else max_epochs),
+        "batch_size": int(settings["batch_size"]),
+        "plan_kwargs": {"lr": float(settings["lr"] if lr is None else lr)},
+    }
 
 
 def fit_autozi(
@@ -21,11 +69,11 @@ def fit_autozi(
     layer: str | None = "counts",
     labels_key: str | None = None,
     batch_key: str | None = None,
-    max_epochs: int = 200,
-    lr: float = 1e-2,
+    preset: str = "default",
+    max_epochs: int | None = None,
+    lr: float | None = None,
     seed: int = 0,
     accelerator: str = "auto",
-    batch_size: int = 128,
     **model_kwargs,
 ) -> np.ndarray:
     """Train a per-gene AUTOZI on a copy of ``adata`` and return q(delta_g < 0.5) per gene.
@@ -36,10 +84,12 @@ def fit_autozi(
         Cells x genes with raw counts; it is not modified.
     layer, labels_key, batch_key
         Passed to ``scvi.model.AUTOZI.setup_anndata``.
-    max_epochs, lr, batch_size, accelerator
-        Training settings.
+    preset, max_epochs, lr
+        Training settings, see :func:`training_arguments`.
     seed
         ``scvi.settings.seed`` for this fit.
+    accelerator
+        Passed to Lightning.
     **model_kwargs
         Overrides of :data:`DEFAULT_PRIORS` and other ``scvi.model.AUTOZI`` arguments.
 
@@ -52,16 +102,11 @@ def fit_autozi(
     check_autozi_priors(
         settings["alpha_prior"], settings["beta_prior"], settings.get("zero_inflation", "gene")
     )
+    train_kwargs = training_arguments(preset, max_epochs, lr)
     scvi.settings.seed = seed
     data = adata.copy()
     scvi.model.AUTOZI.setup_anndata(data, layer=layer, labels_key=labels_key, batch_key=batch_key)
     model = scvi.model.AUTOZI(data, **settings)
-    model.train(
-        max_epochs=max_epochs,
-        plan_kwargs={"lr": lr},
-        accelerator=accelerator,
-        batch_size=batch_size,
-        enable_progress_bar=False,
-    )
+    model.train(accelerator=accelerator, enable_progress_bar=False, **train_kwargs)
     alphas_betas = model.get_alphas_betas()
     return zi_probability(alphas_betas["alpha_posterior"], alphas_betas["beta_posterior"])

@@ -139,6 +139,7 @@ def simulate_nb(
     dropout: float | tuple[float, float] = (0.1, 0.4),
     mean_range: tuple[float, float] = (0.05, 20.0),
     n_spike_ins: int = 0,
+    n_batches: int = 1,
     seed: int = 0,
 ) -> AnnData:
     """Negative-binomial counts with library sizes, cell types and zero-inflated genes.
@@ -149,7 +150,9 @@ def simulate_nb(
     log-normally around 3; ``s_c`` is a log-normal size factor (sd 0.4, mean 1). A share
     ``zi_share`` of the genes is zero-inflated: each entry zeroed with the gene's ``dropout``.
     Optional ERCC-like spike-ins are pure Poisson sampling noise (``s_c`` times a fixed
-    concentration), the textbook case of *no* zero inflation.
+    concentration), the textbook case of *no* zero inflation. With ``n_batches > 1`` each cell
+    gets a batch (``obs["batch"]``) that scales every gene's mean by a batch-specific
+    log-normal factor (sd 0.2).
 
     Parameters
     ----------
@@ -163,6 +166,8 @@ def simulate_nb(
         Range of the genes' mean counts per cell.
     n_spike_ins
         Number of Poisson spike-in genes appended (``var["spike_in"]`` marks them).
+    n_batches
+        Number of batches.
     seed
         Seed of the random generator.
 
@@ -181,7 +186,13 @@ def simulate_nb(
     base = np.exp(rng.uniform(np.log(mean_range[0]), np.log(mean_range[1]), size=n_genes))
     fold = rng.lognormal(0.0, 0.5, size=(n_cell_types, n_genes))
     theta = rng.lognormal(np.log(3.0), 0.5, size=n_genes)
-    mean = size_factor[:, None] * base[None, :] * fold[cell_type]
+    # Batches draw from their own stream, so adding them leaves everything else unchanged.
+    batch_rng = np.random.default_rng([seed, 1])
+    batch = batch_rng.integers(n_batches, size=n_cells)
+    batch_effect = (
+        batch_rng.lognormal(0.0, 0.2, size=(n_batches, n_genes)) if n_batches > 1 else np.ones((1, n_genes))
+    )
+    mean = size_factor[:, None] * base[None, :] * fold[cell_type] * batch_effect[batch]
     counts = rng.negative_binomial(theta[None, :], theta[None, :] / (theta[None, :] + mean))
     zi_true = np.zeros(n_genes, dtype=bool)
     zi_true[rng.choice(n_genes, size=round(zi_share * n_genes), replace=False)] = True
@@ -201,4 +212,5 @@ def simulate_nb(
         },
         index=[f"gene{g}" for g in range(n_genes)] + [f"ERCC-{i:05d}" for i in range(n_spike_ins)],
     )
-    return _as_anndata(np.hstack([counts, spikes]), cell_type, var, {"size_factor": size_factor})
+    obs_extra = {"size_factor": size_factor, "batch": pd.Categorical([f"batch{b}" for b in batch])}
+    return _as_anndata(np.hstack([counts, spikes]), cell_type, var, obs_extra)

@@ -25,6 +25,15 @@ def test_nb_truth_is_recorded():
     assert (counts.sum(axis=1) > 0).all()
 
 
+def test_nb_batches_scale_means_without_changing_the_rest():
+    plain = simulate_nb(n_cells=600, n_genes=40, seed=2)
+    batched = simulate_nb(n_cells=600, n_genes=40, n_batches=2, seed=2)
+    assert set(batched.obs["batch"]) == {"batch0", "batch1"}
+    assert (plain.obs["batch"] == "batch0").all()
+    np.testing.assert_array_equal(plain.var["zi_true"], batched.var["zi_true"])
+    assert not np.allclose(plain.var["mean_true"], batched.var["mean_true"])
+
+
 def test_nb_seeds():
     first, again, other = (simulate_nb(n_cells=200, n_genes=30, seed=s) for s in (5, 5, 6))
     np.testing.assert_array_equal(_counts(first), _counts(again))

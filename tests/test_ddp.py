@@ -1,0 +1,63 @@
+"""Training beyond one process: AUTOZI with Lightning DDP on 2 CPU processes."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from autozi_tutorial.fit import check_strategy
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, warnings
+    warnings.filterwarnings("ignore")
+    import numpy as np, scvi
+    from autozi_tutorial.fit import check_strategy
+    from autozi_tutorial.simulation import simulate_nb
+
+    if __name__ == "__main__":
+        strategy = "ddp_spawn_find_unused_parameters_true"
+        check_strategy(strategy)
+        scvi.settings.seed = 0
+        adata = simulate_nb(n_cells=400, n_genes=40, seed=0)
+        scvi.model.AUTOZI.setup_anndata(adata, layer="counts", labels_key="cell_type")
+        model = scvi.model.AUTOZI(adata)
+        before = model.get_alphas_betas()["alpha_posterior"].copy()
+        model.train(max_epochs=3, accelerator="cpu", devices=2, strategy=strategy, enable_progress_bar=False)
+        after = model.get_alphas_betas()
+        print("RESULT " + json.dumps({
+            "world_size": model.trainer.world_size,
+            "shape": list(after["alpha_posterior"].shape),
+            "finite": bool(all(np.isfinite(after[k]).all() for k in ("alpha_posterior", "beta_posterior"))),
+            "moved": float(np.abs(after["alpha_posterior"] - before).max()),
+        }))
+    """
+)
+
+
+def test_ddp_two_cpu_processes_return_posteriors(tmp_path):
+    script = tmp_path / "train_ddp.py"
+    script.write_text(SCRIPT)
+    completed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    assert completed.returncode == 0 and lines, completed.stderr[-3000:]
+    result = json.loads(lines[-1].removeprefix("RESULT "))
+    assert result["world_size"] == 2
+    assert result["shape"] == [40]
+    assert result["finite"]
+    assert result["moved"] > 1e-4  # training on the two processes updated the posteriors
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "ddp_spawn", "ddp_notebook"])
+def test_ddp_strategies_without_unused_parameter_detection_are_refused(strategy):
+    with pytest.raises(ValueError, match=f"{strategy}_find_unused_parameters_true"):
+        check_strategy(strategy)
+
+
+def test_working_strategies_pass():
+    for strategy in ("auto", "ddp_find_unused_parameters_true", "ddp_spawn_find_unused_parameters_true"):
+        check_strategy(strategy)

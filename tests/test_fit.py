@@ -1,0 +1,30 @@
+import numpy as np
+import pytest
+
+from autozi_tutorial.fit import TRAINING_PRESETS, fit_autozi, training_arguments
+
+
+def test_training_arguments_follow_the_preset_and_overrides():
+    default = training_arguments("default")
+    assert default == {"max_epochs": 200, "batch_size": 128, "plan_kwargs": {"lr": 1e-2}}
+    fast = training_arguments("fast")
+    assert fast["batch_size"] == TRAINING_PRESETS["fast"]["batch_size"]
+    assert training_arguments("fast", max_epochs=7, lr=0.5)["max_epochs"] == 7
+    assert training_arguments("fast", max_epochs=7, lr=0.5)["plan_kwargs"] == {"lr": 0.5}
+    with pytest.raises(ValueError, match="Unknown preset 'quick'"):
+        training_arguments("quick")
+
+
+def test_fit_autozi_leaves_input_alone_and_returns_probabilities(counts_adata):
+    before = counts_adata.copy()
+    zi_prob = fit_autozi(counts_adata, labels_key="cell_type", max_epochs=2, seed=0)
+    assert zi_prob.shape == (counts_adata.n_vars,)
+    assert ((zi_prob > 0) & (zi_prob < 1)).all()
+    assert "_scvi_uuid" not in counts_adata.uns and list(counts_adata.obs.columns) == list(before.obs.columns)
+    again = fit_autozi(counts_adata, labels_key="cell_type", max_epochs=2, seed=0)
+    np.testing.assert_array_equal(zi_prob, again)  # CPU training is deterministic for a seed
+
+
+def test_fit_autozi_refuses_mishandled_priors(counts_adata):
+    with pytest.raises(ValueError, match="silently"):
+        fit_autozi(counts_adata, max_epochs=1, alpha_prior=0.2, beta_prior=0.8)

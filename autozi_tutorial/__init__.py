@@ -3,7 +3,7 @@
 The notebooks call scvi-tools directly for the lesson itself; everything else lives here.
 """
 
-from .baseline import benjamini_hochberg, zinb_lrt
+from .baseline import benjamini_hochberg, calibrated_call, zinb_lrt
 from .data import (
     DATASET_DEFAULTS,
     LoadedDataset,
@@ -23,7 +23,7 @@ from .plots import (
 from .simulation import load_pln_parameters, simulate_nb, simulate_pln
 from .tables import add_calibrated_call, gene_label_zi_table, gene_zi_table, group_means, zi_fractions
 from .validation import InputDataError, counts_matrix, validate_anndata, validate_counts
-from .zi import calibrated_call, call_zi, check_autozi_priors, registry_labels, zi_probability
+from .zi import call_zi, check_autozi_priors, registry_labels, zi_probability
 
 __version__ = "0.1.0"
 

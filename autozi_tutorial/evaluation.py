@@ -127,12 +127,12 @@ def score_simulated_genes(
     -------
     pandas.DataFrame
         Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob,
-        lrt_qvalue, lrt_score`` (-log10 p) and the calls ``autozi_call, lrt_call,
-        calibrated_call``.
+        lrt_qvalue, lrt_score`` (-log10 p) and the calls ``autozi_call`` (AUTOZI's rule),
+        ``lrt_call`` (the test: the recommended call) and ``agreement_call`` (both at once).
     """
-    from .baseline import zinb_lrt
+    from .baseline import calibrated_call, zinb_lrt
     from .fit import fit_autozi
-    from .zi import calibrated_call, call_zi
+    from .zi import call_zi
 
     seeds = list(seeds)
     table = pd.DataFrame(index=adata.var_names)
@@ -148,8 +148,8 @@ def score_simulated_genes(
     table["lrt_qvalue"] = lrt["lrt_qvalue"]
     table["lrt_score"] = -np.log10(lrt["lrt_pvalue"].clip(lower=1e-300))
     table["autozi_call"] = call_zi(table["zi_prob"], threshold)
-    table["lrt_call"] = table["lrt_qvalue"] < fdr
-    table["calibrated_call"] = calibrated_call(table["zi_prob"], table["lrt_qvalue"], threshold, fdr)
+    table["lrt_call"] = calibrated_call(table["lrt_qvalue"], fdr)
+    table["agreement_call"] = table["autozi_call"] & table["lrt_call"]
     return table
 
 

@@ -186,7 +186,7 @@ def simulate_nb(
     base = np.exp(rng.uniform(np.log(mean_range[0]), np.log(mean_range[1]), size=n_genes))
     fold = rng.lognormal(0.0, 0.5, size=(n_cell_types, n_genes))
     theta = rng.lognormal(np.log(3.0), 0.5, size=n_genes)
-    # Batches draw from their own stream, so adding them leaves everything else unchanged.
+    # Batches draw from their own stream: with one batch, the data is what it was before batches existed.
     batch_rng = np.random.default_rng([seed, 1])
     batch = batch_rng.integers(n_batches, size=n_cells)
     batch_effect = (

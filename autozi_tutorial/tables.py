@@ -9,8 +9,9 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
+from .baseline import calibrated_call
 from .validation import counts_matrix
-from .zi import calibrated_call, call_zi, posterior_arrays, zi_probability
+from .zi import call_zi, posterior_arrays, zi_probability
 
 GENE_COLUMNS = [
     "gene",
@@ -170,9 +171,7 @@ def gene_label_zi_table(
     return table
 
 
-def add_calibrated_call(
-    gene_table: pd.DataFrame, lrt: pd.DataFrame, threshold: float = 0.5, fdr: float = 0.05
-) -> pd.DataFrame:
+def add_calibrated_call(gene_table: pd.DataFrame, lrt: pd.DataFrame, fdr: float = 0.05) -> pd.DataFrame:
     """Copy of ``gene_table`` with ``lrt_pvalue``, ``lrt_qvalue`` and ``is_zi_calibrated``.
 
     Parameters
@@ -181,7 +180,7 @@ def add_calibrated_call(
         Output of :func:`gene_zi_table`.
     lrt
         Output of :func:`autozi_tutorial.zinb_lrt` on the same data (matched by ``gene``).
-    threshold, fdr
+    fdr
         Passed to :func:`autozi_tutorial.calibrated_call`.
     """
     matched = lrt.set_index("gene").reindex(gene_table["gene"])
@@ -190,7 +189,7 @@ def add_calibrated_call(
     table = gene_table.copy()
     table["lrt_pvalue"] = matched["lrt_pvalue"].to_numpy()
     table["lrt_qvalue"] = matched["lrt_qvalue"].to_numpy()
-    table["is_zi_calibrated"] = calibrated_call(table["zi_prob"], table["lrt_qvalue"], threshold, fdr)
+    table["is_zi_calibrated"] = calibrated_call(table["lrt_qvalue"], fdr)
     return table
 
 

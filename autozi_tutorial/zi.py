@@ -135,39 +135,3 @@ def posterior_arrays(alphas_betas: Mapping[str, np.ndarray]) -> tuple[np.ndarray
         np.asarray(alphas_betas["alpha_posterior"], dtype=np.float64),
         np.asarray(alphas_betas["beta_posterior"], dtype=np.float64),
     )
-
-
-def calibrated_call(
-    zi_prob: np.ndarray, lrt_qvalue: np.ndarray, threshold: float = 0.5, fdr: float = 0.05
-) -> np.ndarray:
-    """The recommended call: AUTOZI and the NB-vs-ZINB likelihood-ratio test must agree.
-
-    A gene is called ZI when AUTOZI's ``zi_prob`` exceeds ``threshold`` *and* the
-    likelihood-ratio test rejects "no zero inflation" at false discovery rate ``fdr``
-    (Benjamini-Hochberg q-value below it). AUTOZI alone ranks genes well but its 0.5 rule
-    calls many non-ZI genes; the test controls false discoveries but has no shared latent
-    model. See ``benchmarks/evaluate_calls.py`` for the measured error rates.
-
-    Parameters
-    ----------
-    zi_prob
-        Output of :func:`zi_probability`.
-    lrt_qvalue
-        ``lrt_qvalue`` column of :func:`autozi_tutorial.zinb_lrt`, in the same gene order.
-    threshold
-        AUTOZI threshold.
-    fdr
-        Target false discovery rate of the test.
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean calls.
-    """
-    zi_prob = np.asarray(zi_prob)
-    lrt_qvalue = np.asarray(lrt_qvalue)
-    if zi_prob.shape != lrt_qvalue.shape:
-        raise ValueError(f"zi_prob has shape {zi_prob.shape}, lrt_qvalue {lrt_qvalue.shape}.")
-    if not 0.0 < fdr < 1.0:
-        raise ValueError(f"fdr must be in (0, 1), got {fdr}.")
-    return call_zi(zi_prob, threshold) & (lrt_qvalue < fdr)

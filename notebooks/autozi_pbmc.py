@@ -243,20 +243,24 @@ fractions
 
 # %% [markdown]
 # **A second opinion, and the call we recommend.** On simulated data with known truth (see
-# `notebooks/autozi_simulation.ipynb`), AUTOZI's probability ranks genes well, but the 0.5
-# rule also calls many genes without zero inflation ZI. A classical test helps: for each gene,
-# fit a negative binomial and a zero-inflated negative binomial (with library-size offsets and
-# the cell type as covariate) and compare them with a likelihood-ratio test, whose p-values
-# are adjusted for testing many genes (Benjamini-Hochberg q-values). The recommended call,
-# `is_zi_calibrated`, requires both: AUTOZI's probability above `threshold` **and** a test
-# q-value below 0.05.
+# `notebooks/autozi_simulation.ipynb` and `benchmarks/README.md`), AUTOZI's probability ranks
+# genes well, but the 0.5 rule also calls many genes without zero inflation ZI. A classical
+# test does better at deciding: for each gene, fit a negative binomial and a zero-inflated
+# negative binomial (with library-size offsets and the cell type as covariate), compare them
+# with a likelihood-ratio test, and adjust the p-values for testing many genes
+# (Benjamini-Hochberg q-values). The recommended call, `is_zi_calibrated`, is a test q-value
+# below 0.05: on both simulations it found at least 90% of the ZI genes with mean count above
+# 1 while calling at most 5% of the others, and no pure-noise spike-in. Requiring AUTOZI to
+# agree as well lost true ZI genes on the AutoZI paper's own design, so AUTOZI's probability
+# is best used to *rank* genes.
 
 # %%
 lrt = azt.zinb_lrt(adata, layer="counts", labels_key=labels_key)
-gene_table = azt.add_calibrated_call(gene_table, lrt, threshold=threshold, fdr=0.05)
-print(f"Called ZI by AUTOZI alone (q > {threshold}): {gene_table['is_zi'].mean():.3f}")
-print(f"Significant in the likelihood-ratio test:  {(gene_table['lrt_qvalue'] < 0.05).mean():.3f}")
-print(f"Recommended (both agree):                  {gene_table['is_zi_calibrated'].mean():.3f}")
+gene_table = azt.add_calibrated_call(gene_table, lrt, fdr=0.05)
+both = gene_table["is_zi"] & gene_table["is_zi_calibrated"]
+print(f"Called ZI by AUTOZI's rule (q > {threshold}):       {gene_table['is_zi'].mean():.3f}")
+print(f"Recommended: likelihood-ratio test q < 0.05:   {gene_table['is_zi_calibrated'].mean():.3f}")
+print(f"Both:                                          {both.mean():.3f}")
 
 # %% [markdown]
 # ## 4. One decision per gene and cell type

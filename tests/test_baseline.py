@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from autozi_tutorial.baseline import benjamini_hochberg, boundary_lrt_pvalue, zinb_lrt
+from autozi_tutorial.baseline import benjamini_hochberg, boundary_lrt_pvalue, calibrated_call, zinb_lrt
 from autozi_tutorial.simulation import simulate_nb
-from autozi_tutorial.zi import calibrated_call
 
 
 def test_benjamini_hochberg_hand_computed():
@@ -50,8 +49,8 @@ def test_lrt_rejects_non_counts(counts_adata):
         zinb_lrt(counts_adata)
 
 
-def test_calibrated_call_needs_both():
-    calls = calibrated_call(np.array([0.9, 0.9, 0.2, 0.2]), np.array([0.01, 0.2, 0.01, 0.2]))
-    np.testing.assert_array_equal(calls, [True, False, False, False])
+def test_calibrated_call_is_the_test_at_the_fdr():
+    np.testing.assert_array_equal(calibrated_call(np.array([0.01, 0.05, 0.2])), [True, False, False])
+    np.testing.assert_array_equal(calibrated_call(np.array([0.01, 0.05, 0.2]), fdr=0.1), [True, True, False])
     with pytest.raises(ValueError, match="fdr"):
-        calibrated_call(np.array([0.9]), np.array([0.01]), fdr=0.0)
+        calibrated_call(np.array([0.01]), fdr=0.0)

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,27 @@ def test_ddp_strategies_without_unused_parameter_detection_are_refused(strategy)
 def test_working_strategies_pass():
     for strategy in ("auto", "ddp_find_unused_parameters_true", "ddp_spawn_find_unused_parameters_true"):
         check_strategy(strategy)
+
+
+def test_ddp_notebook_strategy_through_papermill(tmp_path):
+    import papermill as pm
+
+    output_dir = tmp_path / "out"
+    pm.execute_notebook(
+        Path(__file__).resolve().parents[1] / "notebooks" / "autozi_pbmc.ipynb",
+        tmp_path / "ddp.ipynb",
+        parameters={
+            "dataset": "pbmc68k",
+            "n_top_genes": 100,
+            "max_epochs": 2,
+            "accelerator": "cpu",
+            "devices": 2,
+            "strategy": "ddp_notebook_find_unused_parameters_true",
+            "output_dir": str(output_dir),
+        },
+        cwd=str(tmp_path),
+        progress_bar=False,
+    )
+    executed = (tmp_path / "ddp.ipynb").read_text()
+    assert "MEMBER: 2/2" in executed  # Lightning ran two processes
+    assert (output_dir / "summary.json").exists()

@@ -88,7 +88,7 @@ def test_add_calibrated_call_matches_genes_by_name():
         {"gene": ["c", "b", "a"], "lrt_pvalue": [0.001, 0.5, 0.001], "lrt_qvalue": [0.003, 0.5, 0.003]}
     )
     table = add_calibrated_call(genes, lrt)
-    assert table["is_zi_calibrated"].tolist() == [True, False, False]
+    assert table["is_zi_calibrated"].tolist() == [True, False, True]
     assert table["lrt_qvalue"].tolist() == [0.003, 0.5, 0.003]
     assert "lrt_pvalue" not in genes  # the input is left alone
     with pytest.raises(ValueError, match="lacks some genes"):

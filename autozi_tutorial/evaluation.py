@@ -6,7 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from anndata import AnnData
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+from .baseline import calibrated_call, zinb_lrt
+from .fit import fit_autozi
+from .zi import call_zi
 
 #: Default bins of mean count per cell used to break error rates down by expression.
 EXPRESSION_BINS: tuple[float, ...] = (0.0, 0.1, 1.0, 10.0, np.inf)
@@ -101,7 +106,7 @@ def roc_points(truth: np.ndarray, score: np.ndarray, method: str) -> pd.DataFram
 
 
 def score_simulated_genes(
-    adata,
+    adata: AnnData,
     seeds: Sequence[int] = (0,),
     max_epochs: int = 200,
     threshold: float = 0.5,
@@ -130,10 +135,6 @@ def score_simulated_genes(
         lrt_qvalue, lrt_score`` (-log10 p) and the calls ``autozi_call`` (AUTOZI's rule),
         ``lrt_call`` (the test: the recommended call) and ``agreement_call`` (both at once).
     """
-    from .baseline import calibrated_call, zinb_lrt
-    from .fit import fit_autozi
-    from .zi import call_zi
-
     seeds = list(seeds)
     table = pd.DataFrame(index=adata.var_names)
     table["zi_true"] = adata.var["zi_true"].to_numpy(dtype=bool)

@@ -1,6 +1,6 @@
-"""Fitting AUTOZI in one call, for scripts and lessons whose subject is not the fit itself.
+"""Training AUTOZI: settings presets, a check of the distributed strategy, and a one-call fit.
 
-The main tutorial spells these steps out with scvi-tools; this helper repeats them for the
+The main tutorial spells the fit out with scvi-tools; ``fit_autozi`` repeats it for the
 simulation study and the benchmarks, so that every fit there uses the same settings.
 """
 
@@ -26,9 +26,10 @@ def check_strategy(strategy: str) -> None:
     """Refuse Lightning DDP strategies that fail with AUTOZI, naming the ones that work.
 
     AUTOZI has parameters that some training steps do not use, which plain DDP rejects
-    (after starting the processes). ``"ddp_find_unused_parameters_true"`` (one process per
-    device, the script re-launched) and ``"ddp_spawn_find_unused_parameters_true"`` (processes
-    spawned from this one, e.g. in a notebook) work.
+    (after starting the processes). The ``*_find_unused_parameters_true`` variants work:
+    ``"ddp_notebook_find_unused_parameters_true"`` in a notebook or under papermill,
+    ``"ddp_find_unused_parameters_true"`` (the script re-launched per device) or
+    ``"ddp_spawn_find_unused_parameters_true"`` in a script.
     """
     if strategy in {"ddp", "ddp_spawn", "ddp_fork", "ddp_notebook"}:
         raise ValueError(

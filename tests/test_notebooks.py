@@ -120,3 +120,20 @@ def test_bad_user_file_fails_before_training_and_writes_nothing(tmp_path, counts
     executed = json.loads((tmp_path / "bad.ipynb").read_text())
     sources = ["".join(cell["source"]) for cell in executed["cells"] if cell.get("execution_count")]
     assert not any(".train(" in source for source in sources)
+
+
+def test_user_file_without_labels(tmp_path, counts_adata):
+    path = tmp_path / "mine.h5ad"
+    del counts_adata.obs["cell_type"]
+    counts_adata.write_h5ad(path)
+    out = _run(tmp_path, "mine", dataset=str(path), counts_layer="counts", n_top_genes=20, max_epochs=5)
+    summary = json.loads((out / "summary.json").read_text())
+    genes = pd.read_csv(out / "gene_zi.csv")
+    labels = pd.read_csv(out / "gene_label_zi.csv")
+    assert summary["dataset"] == str(path) and summary["labels_key"] is None
+    assert summary["labels"] == {} and labels.empty and list(labels.columns) == GENE_LABEL_COLUMNS
+    assert len(genes) == 20 and genes["lrt_qvalue"].notna().all()
+    assert {p.name for p in (out / "figures").iterdir()} == {
+        "zi_probability_hist.png",
+        "zi_probability_vs_expression.png",
+    }

@@ -12,7 +12,14 @@ from .data import (
     load_pbmc,
     load_pbmc68k,
 )
-from .evaluation import call_metrics, evaluate_methods, roc_points, score_simulated_genes, seed_agreement
+from .evaluation import (
+    call_metrics,
+    error_rate_summary,
+    evaluate_methods,
+    roc_points,
+    score_simulated_genes,
+    seed_agreement,
+)
 from .fit import TRAINING_PRESETS, check_strategy, fit_autozi, training_arguments
 from .outputs import fraction_summary, package_versions, write_outputs, write_results
 from .plots import (
@@ -41,6 +48,7 @@ __all__ = [
     "check_strategy",
     "counts_matrix",
     "drop_cells_without_counts",
+    "error_rate_summary",
     "evaluate_methods",
     "fit_autozi",
     "fraction_summary",

@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
-from .validation import InputDataError, validate_anndata
+from .validation import InputDataError, counts_matrix, validate_anndata
 
 #: Keys used by default for each named dataset (an explicit argument always wins).
 DATASET_DEFAULTS: dict[str, dict[str, str | None]] = {
@@ -221,8 +221,6 @@ def drop_cells_without_counts(adata: AnnData, layer: str | None = "counts") -> A
     AUTOZI scales its mean by each cell's observed library size, so a cell with no counts
     in the selected genes has nothing to model. The input object is left untouched.
     """
-    from .validation import counts_matrix
-
     totals = np.asarray(counts_matrix(adata, layer).sum(axis=1)).ravel()
     kept = adata[totals > 0].copy()
     if kept.n_obs < adata.n_obs:

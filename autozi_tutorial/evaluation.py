@@ -99,6 +99,36 @@ def evaluate_methods(
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
+def error_rate_summary(
+    genes: pd.DataFrame, methods: dict[str, tuple[str, str | None]], min_mean: float = 1.0
+) -> pd.DataFrame:
+    """Error rates over all genes and over genes with ``mean_counts > min_mean``, spike-ins excluded.
+
+    Parameters
+    ----------
+    genes
+        Output of :func:`score_simulated_genes`.
+    methods
+        Method name -> (call column, score column or None), as in :func:`evaluate_methods`.
+    min_mean
+        Mean count per cell above which a gene counts as expressed enough to decide.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`evaluate_methods`'s columns plus ``genes`` (``"all"`` or ``"mean count > 1"``).
+    """
+    biological = genes[~genes["spike_in"]]
+    expressed = biological[biological["mean_counts"] > min_mean]
+    return pd.concat(
+        [
+            evaluate_methods(biological, methods, bins=None).assign(genes="all"),
+            evaluate_methods(expressed, methods, bins=None).assign(genes=f"mean count > {min_mean:g}"),
+        ],
+        ignore_index=True,
+    )
+
+
 def roc_points(truth: np.ndarray, score: np.ndarray, method: str) -> pd.DataFrame:
     """ROC curve of one score as a tidy table (``method, fpr, tpr``) for plotting."""
     fpr, tpr, _ = roc_curve(np.asarray(truth, dtype=bool), np.asarray(score))

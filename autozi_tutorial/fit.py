@@ -39,7 +39,10 @@ def check_strategy(strategy: str) -> None:
 
 
 def training_arguments(
-    preset: str = "default", max_epochs: int | None = None, lr: float | None = None
+    preset: str = "default",
+    max_epochs: int | None = None,
+    lr: float | None = None,
+    batch_size: int | None = None,
 ) -> dict:
     """Keyword arguments for ``scvi.model.AUTOZI.train`` from a preset and optional overrides.
 
@@ -47,7 +50,7 @@ def training_arguments(
     ----------
     preset
         A key of :data:`TRAINING_PRESETS`.
-    max_epochs, lr
+    max_epochs, lr, batch_size
         Override the preset's value when not None.
 
     Returns
@@ -57,11 +60,12 @@ def training_arguments(
     """
     if preset not in TRAINING_PRESETS:
         raise ValueError(f"Unknown preset {preset!r}; choose one of {sorted(TRAINING_PRESETS)}.")
-    settings = TRAINING_PRESETS[preset]
+    overrides = {"max_epochs": max_epochs, "lr": lr, "batch_size": batch_size}
+    settings = {**TRAINING_PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
     return {
-        "max_epochs": int(settings["max_epochs"] if max_epochs is None else max_epochs),
+        "max_epochs": int(settings["max_epochs"]),
         "batch_size": int(settings["batch_size"]),
-        "plan_kwargs": {"lr": float(settings["lr"] if lr is None else lr)},
+        "plan_kwargs": {"lr": float(settings["lr"])},
     }
 
 
@@ -73,6 +77,7 @@ def fit_autozi(
     preset: str = "default",
     max_epochs: int | None = None,
     lr: float | None = None,
+    batch_size: int | None = None,
     seed: int = 0,
     accelerator: str = "auto",
     **model_kwargs,
@@ -85,7 +90,7 @@ def fit_autozi(
         Cells x genes with raw counts; it is not modified.
     layer, labels_key, batch_key
         Passed to ``scvi.model.AUTOZI.setup_anndata``.
-    preset, max_epochs, lr
+    preset, max_epochs, lr, batch_size
         Training settings, see :func:`training_arguments`.
     seed
         ``scvi.settings.seed`` for this fit.
@@ -103,7 +108,7 @@ def fit_autozi(
     check_autozi_priors(
         settings["alpha_prior"], settings["beta_prior"], settings.get("zero_inflation", "gene")
     )
-    train_kwargs = training_arguments(preset, max_epochs, lr)
+    train_kwargs = training_arguments(preset, max_epochs, lr, batch_size)
     scvi.settings.seed = seed
     data = adata.copy()
     scvi.model.AUTOZI.setup_anndata(data, layer=layer, labels_key=labels_key, batch_key=batch_key)

@@ -125,26 +125,16 @@ def write_outputs(
 ) -> list[Path]:
     """Write the main tutorial's contract: ``gene_zi.csv``, ``gene_label_zi.csv``, ``summary.json``, figures.
 
-    See :func:`write_results` for the all-or-nothing guarantee. Without labels,
-    ``gene_label_zi.csv`` holds only its header.
+    Without labels, ``gene_label_zi.csv`` holds only its header. ``output_dir``, ``summary``,
+    ``figures``, the return value and the all-or-nothing guarantee are those of
+    :func:`write_results`.
 
     Parameters
     ----------
-    output_dir
-        Folder to write into.
     gene_table
         Output of :func:`autozi_tutorial.gene_zi_table` (with the LRT columns added).
     gene_label_table
         Output of :func:`autozi_tutorial.gene_label_zi_table`, or None when there are no labels.
-    summary
-        JSON-serialisable run summary.
-    figures
-        Figures to save as ``figures/<name>.png``.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files written, relative to ``output_dir``.
     """
     if gene_label_table is None:
         gene_label_table = pd.DataFrame(columns=GENE_LABEL_COLUMNS)

@@ -67,22 +67,18 @@ CANDIDATES = [
 ]
 
 
-def _measure(shape: dict, preset: str, seed: int, max_epochs: int | None, accelerator: str, queue) -> None:
+def _measure(shape: dict, preset: str, overrides: dict, seed: int, accelerator: str, queue) -> None:
     """Child process: simulate, train once, report seconds, memory and zi_prob."""
     import logging
     import warnings
 
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    from autozi_tutorial.fit import TRAINING_PRESETS, fit_autozi, training_arguments
-
-    if isinstance(preset, dict):  # a candidate setting, tried under a temporary name
-        TRAINING_PRESETS["candidate"] = preset
-        preset = "candidate"
+    from autozi_tutorial.fit import fit_autozi, training_arguments
     from autozi_tutorial.simulation import simulate_nb
 
     adata = simulate_nb(zi_share=0.5, seed=0, **shape)
-    settings = training_arguments(preset, max_epochs)
+    settings = training_arguments(preset, **overrides)
     counts = adata.layers["counts"]  # CSR
     baseline_rss = _rss_bytes()
     with PeakMemory() as memory:
@@ -92,7 +88,6 @@ def _measure(shape: dict, preset: str, seed: int, max_epochs: int | None, accele
             labels_key="cell_type",
             batch_key="batch",
             preset=preset,
-            max_epochs=max_epochs,
             seed=seed,
             accelerator=accelerator,
         )
@@ -112,13 +107,14 @@ def _measure(shape: dict, preset: str, seed: int, max_epochs: int | None, accele
     )
 
 
-def run(
-    shape: dict, preset: str, seed: int = 0, max_epochs: int | None = None, accelerator: str = "cpu"
-) -> dict:
-    """Run one measurement in a fresh process and return its report."""
+def run(shape: dict, preset: str = "default", seed: int = 0, accelerator: str = "cpu", **overrides) -> dict:
+    """Run one measurement in a fresh process and return its report.
+
+    ``overrides`` (``max_epochs``, ``lr``, ``batch_size``) replace the preset's values.
+    """
     context = mp.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_measure, args=(shape, preset, seed, max_epochs, accelerator, queue))
+    process = context.Process(target=_measure, args=(shape, preset, overrides, seed, accelerator, queue))
     process.start()
     result = queue.get()
     process.join()
@@ -162,7 +158,7 @@ def main() -> None:
     if args.explore:
         report["candidates"] = []
         for candidate in CANDIDATES:
-            result = run(shape, candidate, seed=0, accelerator=args.accelerator)
+            result = run(shape, seed=0, accelerator=args.accelerator, **candidate)
             report["candidates"].append(
                 {
                     **candidate,
@@ -181,7 +177,7 @@ def main() -> None:
             (10_000, 3_000),
         ]:
             scaled = {**PBMC_SHAPE, "n_cells": n_cells, "n_genes": n_genes}
-            result = run(scaled, "default", max_epochs=2, accelerator=args.accelerator)
+            result = run(scaled, max_epochs=2, accelerator=args.accelerator)
             rows.append(
                 {
                     key: result[key]

@@ -125,15 +125,7 @@ genes.head()
 # genes: FPR at most 0.05 and TPR at least 0.9.
 
 # %%
-biological = genes[~genes["spike_in"]]
-error_rates = pd.concat(
-    [
-        azt.evaluate_methods(biological, METHODS, bins=None).assign(genes="all"),
-        azt.evaluate_methods(biological[biological["mean_counts"] > 1], METHODS, bins=None).assign(
-            genes="mean count > 1"
-        ),
-    ]
-)
+error_rates = azt.error_rate_summary(genes, METHODS)
 error_rates[["genes", "method", "n_genes", "n_zi", "tpr", "fpr", "precision", "roc_auc"]].round(3)
 
 # %% [markdown]
@@ -152,6 +144,7 @@ pd.Series(
 # top-left corner ranks ZI genes first.
 
 # %%
+biological = genes[~genes["spike_in"]]
 curves = pd.concat(
     [
         azt.roc_points(biological["zi_true"], biological["zi_prob"], "AUTOZI q"),

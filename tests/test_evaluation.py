@@ -60,3 +60,21 @@ def test_seed_agreement_takes_the_worst_pair():
     assert seed_agreement(table, [0, 1]) == 0.75
     assert seed_agreement(table, [0, 1, 2]) == 0.0
     assert np.isnan(seed_agreement(table, [0]))
+
+
+def test_error_rate_summary_excludes_spike_ins_and_splits_by_expression():
+    from autozi_tutorial.evaluation import error_rate_summary
+
+    genes = pd.DataFrame(
+        {
+            "zi_true": [True, False, True, False, False],
+            "spike_in": [False, False, False, False, True],
+            "mean_counts": [5.0, 5.0, 0.2, 0.2, 9.0],
+            "call": [True, False, True, True, True],
+        }
+    )
+    summary = error_rate_summary(genes, {"m": ("call", None)}).set_index("genes")
+    assert summary.loc["all", "n_genes"] == 4  # the spike-in is left out
+    assert summary.loc["all", "fpr"] == 0.5
+    assert summary.loc["mean count > 1", "n_genes"] == 2
+    assert summary.loc["mean count > 1", "fpr"] == 0.0

@@ -11,6 +11,7 @@ def test_training_arguments_follow_the_preset_and_overrides():
     assert fast["batch_size"] == TRAINING_PRESETS["fast"]["batch_size"]
     assert training_arguments("fast", max_epochs=7, lr=0.5)["max_epochs"] == 7
     assert training_arguments("fast", max_epochs=7, lr=0.5)["plan_kwargs"] == {"lr": 0.5}
+    assert training_arguments("default", batch_size=512)["batch_size"] == 512
     with pytest.raises(ValueError, match="Unknown preset 'quick'"):
         training_arguments("quick")
 

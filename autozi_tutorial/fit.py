@@ -80,6 +80,8 @@ def fit_autozi(
     batch_size: int | None = None,
     seed: int = 0,
     accelerator: str = "auto",
+    plan_kwargs: dict | None = None,
+    callbacks: list | None = None,
     **model_kwargs,
 ) -> np.ndarray:
     """Train a per-gene AUTOZI on a copy of ``adata`` and return q(delta_g < 0.5) per gene.
@@ -96,6 +98,10 @@ def fit_autozi(
         ``scvi.settings.seed`` for this fit.
     accelerator
         Passed to Lightning.
+    plan_kwargs
+        Further ``scvi.train.TrainingPlan`` arguments (e.g. ``n_epochs_kl_warmup``).
+    callbacks
+        Lightning callbacks for the trainer.
     **model_kwargs
         Overrides of :data:`DEFAULT_PRIORS` and other ``scvi.model.AUTOZI`` arguments.
 
@@ -109,10 +115,13 @@ def fit_autozi(
         settings["alpha_prior"], settings["beta_prior"], settings.get("zero_inflation", "gene")
     )
     train_kwargs = training_arguments(preset, max_epochs, lr, batch_size)
+    train_kwargs["plan_kwargs"].update(plan_kwargs or {})
     scvi.settings.seed = seed
     data = adata.copy()
     scvi.model.AUTOZI.setup_anndata(data, layer=layer, labels_key=labels_key, batch_key=batch_key)
     model = scvi.model.AUTOZI(data, **settings)
-    model.train(accelerator=accelerator, enable_progress_bar=False, **train_kwargs)
+    model.train(
+        accelerator=accelerator, enable_progress_bar=False, callbacks=list(callbacks or []), **train_kwargs
+    )
     alphas_betas = model.get_alphas_betas()
     return zi_probability(alphas_betas["alpha_posterior"], alphas_betas["beta_posterior"])

@@ -52,8 +52,9 @@
 #   `None` uses the named dataset's defaults (for your own file: counts in `X`, no labels).
 # - `n_top_genes`: how many genes to keep.
 # - `preset`: training settings, `"default"` (the seed tutorial's: batch size 128, learning
-#   rate 0.01, 200 epochs) or `"fast"` (measured in `benchmarks/README.md`); `max_epochs` and
-#   `lr` override the preset's values when not `None`.
+#   rate 0.01, 200 epochs) or `"fast"` (60 epochs at learning rate 0.03: about 3x quicker,
+#   ranks genes as well, but changes many of the threshold calls; see `benchmarks/README.md`);
+#   `max_epochs` and `lr` override the preset's values when not `None`.
 # - `threshold`: call a gene ZI when $q(\delta_g < 0.5)$ is above it.
 # - `expression_cutoff`: the mean log-normalized expression above which a gene counts as
 #   sufficiently expressed.
@@ -346,6 +347,11 @@ print(f"fraction ZI by the recommended call:          {gene_table['is_zi_calibra
 # call `is_zi_calibrated` (section 3), read the probability rather than the yes/no call,
 # prefer genes with enough expression, and rerun with another `seed` before relying on a
 # single gene's call. `notebooks/autozi_simulation.ipynb` measures all of this.
+#
+# The share of genes called ZI also depends on how long AUTOZI trains. On simulated data it
+# keeps rising past the default 200 epochs while the ranking of the genes hardly changes
+# (`benchmarks/README.md`, "calls and training length"): another reason to read `zi_prob` as
+# a ranking and to report the training settings with any list of ZI genes.
 #
 # When the recommended call finds far fewer ZI genes than AUTOZI's rule, as it does on the
 # offline PBMC data, most of AUTOZI's calls are not backed by an excess of zeros that a

@@ -29,3 +29,23 @@ def test_fit_autozi_leaves_input_alone_and_returns_probabilities(counts_adata):
 def test_fit_autozi_refuses_mishandled_priors(counts_adata):
     with pytest.raises(ValueError, match="silently"):
         fit_autozi(counts_adata, max_epochs=1, alpha_prior=0.2, beta_prior=0.8)
+
+
+def test_fit_autozi_passes_plan_arguments_and_callbacks(counts_adata):
+    from lightning.pytorch.callbacks import Callback
+
+    class CountEpochs(Callback):
+        epochs = 0
+
+        def on_train_epoch_end(self, trainer, pl_module):
+            CountEpochs.epochs += 1
+
+    callbacks = [CountEpochs()]
+    plain = fit_autozi(counts_adata, labels_key="cell_type", max_epochs=3, seed=0, callbacks=callbacks)
+    assert CountEpochs.epochs == 3
+    assert len(callbacks) == 1  # scvi-tools appends its own to the list it gets, not to ours
+    # A full KL weight from the first epoch (no warm-up) changes the fit.
+    no_warmup = fit_autozi(
+        counts_adata, labels_key="cell_type", max_epochs=3, seed=0, plan_kwargs={"n_epochs_kl_warmup": None}
+    )
+    assert not np.allclose(plain, no_warmup)

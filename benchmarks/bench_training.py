@@ -34,6 +34,11 @@ import numpy as np
 from lightning.pytorch.callbacks import Callback
 from scipy.stats import spearmanr
 
+from autozi_tutorial.evaluation import call_metrics
+from autozi_tutorial.fit import fit_autozi, training_arguments
+from autozi_tutorial.simulation import simulate_nb
+from autozi_tutorial.zi import zi_probability
+
 PBMC_SHAPE = {"n_cells": 12_039, "n_genes": 1_000, "n_cell_types": 9, "n_batches": 2}
 QUICK_SHAPE = {**PBMC_SHAPE, "n_cells": 3_000}
 
@@ -102,8 +107,6 @@ class CallTrajectory(Callback):
         self.zi_prob: list[np.ndarray] = []
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        from autozi_tutorial.zi import zi_probability
-
         posteriors = pl_module.module.get_alphas_betas()
         self.zi_prob.append(zi_probability(posteriors["alpha_posterior"], posteriors["beta_posterior"]))
 
@@ -115,18 +118,12 @@ def _measure(shape: dict, preset: str, settings: dict, seed: int, accelerator: s
 
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    from autozi_tutorial.evaluation import call_metrics
-    from autozi_tutorial.fit import fit_autozi, training_arguments
-    from autozi_tutorial.simulation import simulate_nb
 
     settings = dict(settings)
     beta_lr_factor = settings.pop("beta_lr_factor", None)
     warmup = settings.pop("n_epochs_kl_warmup", None)
-    track = settings.pop("track", False)
-    callbacks = [BetaLearningRate(beta_lr_factor)] if beta_lr_factor else []
-    trajectory = CallTrajectory()
-    if track:
-        callbacks.append(trajectory)
+    trajectory = CallTrajectory() if settings.pop("track", False) else None
+    callbacks = [c for c in (BetaLearningRate(beta_lr_factor) if beta_lr_factor else None, trajectory) if c]
     adata = simulate_nb(zi_share=0.5, seed=0, **shape)
     train_settings = training_arguments(preset, **settings)
     counts = adata.layers["counts"]  # CSR
@@ -160,7 +157,7 @@ def _measure(shape: dict, preset: str, settings: dict, seed: int, accelerator: s
             "zi_fraction": round(float(np.mean(zi_prob > 0.5)), 4),
             **{key: round(float(metrics[key]), 4) for key in ("tpr", "fpr", "roc_auc")},
             "zi_prob": zi_prob.tolist(),
-            "trajectory": [p.tolist() for p in trajectory.zi_prob],
+            "trajectory": [p.tolist() for p in trajectory.zi_prob] if trajectory else [],
             "truth": truth.tolist(),
         }
     )
@@ -199,8 +196,6 @@ def rank_agreement(first: np.ndarray, second: np.ndarray) -> float:
 
 def trajectory_rows(result: dict, reference_epoch: int = 200) -> list[dict]:
     """ZI fraction, ROC AUC and agreement with the calls at ``reference_epoch``, per reported epoch."""
-    from autozi_tutorial.evaluation import call_metrics
-
     steps = np.array(result["trajectory"])
     truth = np.array(result["truth"])
     reference = steps[reference_epoch - 1]

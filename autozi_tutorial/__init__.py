@@ -1,9 +1,8 @@
-"""Helpers for the AutoZI tutorials: data, ZI metrics, tables, figures, simulation and baselines.
+"""Helpers for the AutoZI tutorials: data, ZI metrics, the recommended test, tables, figures, simulation.
 
 The notebooks call scvi-tools directly for the lesson itself; everything else lives here.
 """
 
-from .baseline import benjamini_hochberg, calibrated_call, zinb_lrt
 from .data import (
     DATASET_DEFAULTS,
     LoadedDataset,
@@ -13,6 +12,7 @@ from .data import (
     load_pbmc68k,
 )
 from .evaluation import (
+    CANDIDATES,
     call_metrics,
     error_rate_summary,
     evaluate_methods,
@@ -20,14 +20,22 @@ from .evaluation import (
     score_simulated_genes,
     seed_agreement,
 )
-from .fit import TRAINING_PRESETS, check_strategy, fit_autozi, training_arguments
+from .fit import TRAINING_PRESETS, check_strategy, fit_autozi, fit_autozi_model, training_arguments
+from .lrt import benjamini_hochberg, calibrated_call, zinb_lrt, zinb_lrt_by_label
+from .offsets import OFFSET_MODEL, fit_offset_model, latent_log_means
 from .outputs import fraction_summary, package_versions, write_outputs, write_results
 from .plots import (
     plot_label_zi_fractions,
     plot_zi_probability_hist,
     plot_zi_probability_vs_expression,
 )
-from .simulation import load_pln_parameters, simulate_nb, simulate_pln
+from .simulation import (
+    load_pln_parameters,
+    simulate_bursty,
+    simulate_hidden_states,
+    simulate_nb,
+    simulate_pln,
+)
 from .tables import add_calibrated_call, gene_label_zi_table, gene_zi_table, group_means, zi_fractions
 from .validation import InputDataError, counts_matrix, validate_anndata, validate_counts
 from .zi import call_zi, check_autozi_priors, registry_labels, zi_probability
@@ -35,6 +43,14 @@ from .zi import call_zi, check_autozi_priors, registry_labels, zi_probability
 __version__ = "0.1.0"
 
 __all__ = [
+    "zinb_lrt_by_label",
+    "simulate_hidden_states",
+    "simulate_bursty",
+    "latent_log_means",
+    "fit_offset_model",
+    "fit_autozi_model",
+    "OFFSET_MODEL",
+    "CANDIDATES",
     "DATASET_DEFAULTS",
     "TRAINING_PRESETS",
     "InputDataError",

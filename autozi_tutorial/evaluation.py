@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
+from sklearn.cluster import KMeans
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from .baseline import calibrated_call, zinb_lrt
-from .fit import fit_autozi
-from .zi import call_zi
+from .fit import fit_autozi_model
+from .lrt import calibrated_call, zinb_lrt
+from .offsets import fit_offset_model, latent_log_means
+from .zi import call_zi, zi_probability
 
 #: Default bins of mean count per cell used to break error rates down by expression.
 EXPRESSION_BINS: tuple[float, ...] = (0.0, 0.1, 1.0, 10.0, np.inf)
@@ -135,6 +138,28 @@ def roc_points(truth: np.ndarray, score: np.ndarray, method: str) -> pd.DataFram
     return pd.DataFrame({"method": method, "fpr": fpr, "tpr": tpr})
 
 
+#: Candidate ZI calls scored by :func:`score_simulated_genes`: name -> (call column, score column).
+CANDIDATES: dict[str, tuple[str, str | None]] = {
+    "AUTOZI q > threshold": ("autozi_call", "zi_prob"),
+    "LRT, cell types as covariate": ("lrt_types_call", "lrt_types_score"),
+    "LRT, fine clusters as covariate": ("lrt_clusters_call", "lrt_clusters_score"),
+    "LRT, AUTOZI's NB means as offsets": ("lrt_autozi_call", "lrt_autozi_score"),
+    "LRT, NB-scVI means as offsets (recommended)": ("lrt_latent_call", "lrt_latent_score"),
+    "LRT, NB-scVI offsets, dispersion per type": ("lrt_latent_types_call", "lrt_latent_types_score"),
+    "AUTOZI and recommended agree": ("agreement_call", None),
+}
+#: Fine clusters of the NB-scVI latent space used by the "fine clusters" candidate.
+N_FINE_CLUSTERS = 15
+
+
+def _add_test(table: pd.DataFrame, name: str, lrt: pd.DataFrame, fdr: float) -> None:
+    lrt = lrt.set_index("gene")
+    table[f"{name}_qvalue"] = lrt["lrt_qvalue"]
+    table[f"{name}_score"] = -np.log10(lrt["lrt_pvalue"].clip(lower=1e-300))
+    table[f"{name}_call"] = calibrated_call(table[f"{name}_qvalue"], fdr)
+    table[f"{name}_converged"] = lrt["converged"]
+
+
 def score_simulated_genes(
     adata: AnnData,
     seeds: Sequence[int] = (0,),
@@ -142,45 +167,65 @@ def score_simulated_genes(
     threshold: float = 0.5,
     fdr: float = 0.05,
     labels_key: str | None = "cell_type",
+    batch_key: str | None = None,
 ) -> pd.DataFrame:
-    """Score every gene of a simulation with AUTOZI (per seed), the LRT and the recommended call.
+    """Score every gene of a simulation with AUTOZI and every candidate test (see :data:`CANDIDATES`).
 
     Parameters
     ----------
     adata
         Output of a simulator in :mod:`autozi_tutorial.simulation` (truth in ``var``).
     seeds
-        One AUTOZI fit per seed; the first seed gives ``zi_prob`` and the calls.
+        One AUTOZI fit per seed; the first seed gives ``zi_prob``, the calls and the NB-scVI fit.
     max_epochs
-        AUTOZI training epochs.
+        Training epochs of AUTOZI and of the NB-scVI offset model.
     threshold, fdr
-        AUTOZI threshold and the test's false discovery rate.
+        AUTOZI threshold and the tests' false discovery rate.
     labels_key
-        Cell-type column, used by AUTOZI and as the test's covariate.
+        Annotated cell types (AUTOZI's labels and the covariate); None when there are none.
+    batch_key
+        Batches, for every model and test.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob,
-        lrt_qvalue, lrt_score`` (-log10 p) and the calls ``autozi_call`` (AUTOZI's rule),
-        ``lrt_call`` (the test: the recommended call) and ``agreement_call`` (both at once).
+        Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob``, and
+        for each test ``<name>_qvalue, <name>_score`` (-log10 p), ``<name>_call`` and
+        ``<name>_converged``, with names ``lrt_types, lrt_clusters, lrt_autozi, lrt_latent``
+        and ``lrt_latent_types`` (only with labels); ``autozi_call`` (AUTOZI's rule) and
+        ``agreement_call`` (AUTOZI's rule and ``lrt_latent_call`` at once).
     """
     seeds = list(seeds)
     table = pd.DataFrame(index=adata.var_names)
     table["zi_true"] = adata.var["zi_true"].to_numpy(dtype=bool)
     table["spike_in"] = adata.var["spike_in"].to_numpy(dtype=bool) if "spike_in" in adata.var else False
     table["mean_counts"] = np.asarray(adata.layers["counts"].mean(axis=0)).ravel()
+    keys = {"labels_key": labels_key, "batch_key": batch_key}
     for seed in seeds:
-        table[f"zi_prob_seed{seed}"] = fit_autozi(
-            adata, labels_key=labels_key, max_epochs=max_epochs, seed=seed
-        )
+        model = fit_autozi_model(adata, max_epochs=max_epochs, seed=seed, **keys)
+        posterior = model.get_alphas_betas()
+        table[f"zi_prob_seed{seed}"] = zi_probability(posterior["alpha_posterior"], posterior["beta_posterior"])
+        if seed == seeds[0]:
+            autozi_offsets = latent_log_means(model)
     table["zi_prob"] = table[f"zi_prob_seed{seeds[0]}"]
-    lrt = zinb_lrt(adata, labels_key=labels_key).set_index("gene")
-    table["lrt_qvalue"] = lrt["lrt_qvalue"]
-    table["lrt_score"] = -np.log10(lrt["lrt_pvalue"].clip(lower=1e-300))
     table["autozi_call"] = call_zi(table["zi_prob"], threshold)
-    table["lrt_call"] = calibrated_call(table["lrt_qvalue"], fdr)
-    table["agreement_call"] = table["autozi_call"] & table["lrt_call"]
+
+    offset_model = fit_offset_model(adata, batch_key=batch_key, max_epochs=max_epochs, seed=seeds[0])
+    offsets = latent_log_means(offset_model)
+    clustered = adata.copy()
+    clustered.obs["fine_cluster"] = KMeans(N_FINE_CLUSTERS, n_init=4, random_state=seeds[0]).fit_predict(
+        offset_model.get_latent_representation()
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # convergence is recorded per gene instead
+        _add_test(table, "lrt_types", zinb_lrt(adata, **keys), fdr)
+        _add_test(table, "lrt_clusters", zinb_lrt(clustered, labels_key="fine_cluster", batch_key=batch_key), fdr)
+        _add_test(table, "lrt_autozi", zinb_lrt(adata, batch_key=batch_key, offsets=autozi_offsets), fdr)
+        _add_test(table, "lrt_latent", zinb_lrt(adata, batch_key=batch_key, offsets=offsets), fdr)
+        if labels_key is not None:
+            per_type = zinb_lrt(adata, offsets=offsets, dispersion="gene-label", **keys)
+            _add_test(table, "lrt_latent_types", per_type, fdr)
+    table["agreement_call"] = table["autozi_call"] & table["lrt_latent_call"]
     return table
 
 

@@ -69,7 +69,7 @@ def training_arguments(
     }
 
 
-def fit_autozi(
+def fit_autozi_model(
     adata: AnnData,
     layer: str | None = "counts",
     labels_key: str | None = None,
@@ -83,8 +83,8 @@ def fit_autozi(
     plan_kwargs: dict | None = None,
     callbacks: list | None = None,
     **model_kwargs,
-) -> np.ndarray:
-    """Train a per-gene AUTOZI on a copy of ``adata`` and return q(delta_g < 0.5) per gene.
+) -> scvi.model.AUTOZI:
+    """Train an AUTOZI on a copy of ``adata`` with the tutorial's settings and return the model.
 
     Parameters
     ----------
@@ -107,8 +107,8 @@ def fit_autozi(
 
     Returns
     -------
-    numpy.ndarray
-        The posterior probability that each gene is zero-inflated.
+    scvi.model.AUTOZI
+        The trained model.
     """
     settings = {**DEFAULT_PRIORS, **model_kwargs}
     check_autozi_priors(
@@ -123,5 +123,23 @@ def fit_autozi(
     model.train(
         accelerator=accelerator, enable_progress_bar=False, callbacks=list(callbacks or []), **train_kwargs
     )
-    alphas_betas = model.get_alphas_betas()
+    return model
+
+
+def fit_autozi(adata: AnnData, **kwargs) -> np.ndarray:
+    """Train a per-gene AUTOZI (see :func:`fit_autozi_model`) and return q(delta_g < 0.5) per gene.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes with raw counts; it is not modified.
+    **kwargs
+        Passed to :func:`fit_autozi_model`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The posterior probability that each gene is zero-inflated.
+    """
+    alphas_betas = fit_autozi_model(adata, **kwargs).get_alphas_betas()
     return zi_probability(alphas_betas["alpha_posterior"], alphas_betas["beta_posterior"])

@@ -9,7 +9,7 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
-from .baseline import calibrated_call
+from .lrt import calibrated_call
 from .validation import counts_matrix
 from .zi import call_zi, posterior_arrays, zi_probability
 
@@ -22,14 +22,16 @@ GENE_COLUMNS = [
     "mean_counts",
     "mean_lognorm",
 ]
-GENE_LABEL_COLUMNS = ["gene", "label", *GENE_COLUMNS[1:]]
-#: Columns the recommended call adds to the gene table.
+GENE_LABEL_COLUMNS = ["gene", "label", *GENE_COLUMNS[1:], "testable"]
+#: Columns the recommended call adds to the gene and gene-label tables.
 CALIBRATED_COLUMNS = ["lrt_pvalue", "lrt_qvalue", "is_zi_calibrated"]
 FRACTION_COLUMNS = [
     "n_genes",
     "zi_fraction",
     "sufficient_expression_fraction",
     "zi_fraction_sufficient",
+    "calibrated_zi_fraction",
+    "calibrated_zi_fraction_sufficient",
 ]
 
 
@@ -137,8 +139,9 @@ def gene_label_zi_table(
     -------
     pandas.DataFrame
         Columns ``gene, label, alpha_posterior, beta_posterior, zi_prob, is_zi, mean_counts,
-        mean_lognorm``; the means are taken over the cells of that label. ``label`` is
-        categorical in registry order.
+        mean_lognorm, testable``; the means are taken over the cells of that label. ``label``
+        is categorical in registry order. A gene with no counts among a label's cells is not
+        ``testable`` there: its ``zi_prob`` is NaN and it is not called.
     """
     alpha, beta = posterior_arrays(alphas_betas)
     labels = [str(label) for label in labels]
@@ -154,7 +157,8 @@ def gene_label_zi_table(
     codes = pd.Index(labels).get_indexer(cell_labels)
     mean_counts = group_means(counts_matrix(adata, counts_layer), codes, len(labels))
     mean_lognorm = group_means(adata.X, codes, len(labels))
-    zi_prob = zi_probability(alpha, beta)
+    testable = mean_counts > 0
+    zi_prob = np.where(testable, zi_probability(alpha, beta), np.nan)
     # Label-major order: all genes of the first registry label, then the next.
     table = pd.DataFrame(
         {
@@ -163,46 +167,58 @@ def gene_label_zi_table(
             "alpha_posterior": alpha.T.ravel(),
             "beta_posterior": beta.T.ravel(),
             "zi_prob": zi_prob.T.ravel(),
-            "is_zi": call_zi(zi_prob, threshold).T.ravel(),
+            "is_zi": (testable & call_zi(np.nan_to_num(zi_prob), threshold)).T.ravel(),
             "mean_counts": mean_counts.T.ravel(),
             "mean_lognorm": mean_lognorm.T.ravel(),
+            "testable": testable.T.ravel(),
         }
     )
     return table
 
 
-def add_calibrated_call(gene_table: pd.DataFrame, lrt: pd.DataFrame, fdr: float = 0.05) -> pd.DataFrame:
-    """Copy of ``gene_table`` with ``lrt_pvalue``, ``lrt_qvalue`` and ``is_zi_calibrated``.
+def add_calibrated_call(table: pd.DataFrame, lrt: pd.DataFrame, fdr: float = 0.05) -> pd.DataFrame:
+    """Copy of a gene or gene-label table with ``lrt_pvalue``, ``lrt_qvalue`` and ``is_zi_calibrated``.
 
     Parameters
     ----------
-    gene_table
-        Output of :func:`gene_zi_table`.
+    table
+        Output of :func:`gene_zi_table`, or of :func:`gene_label_zi_table`.
     lrt
-        Output of :func:`autozi_tutorial.zinb_lrt` on the same data (matched by ``gene``).
+        Output of :func:`autozi_tutorial.zinb_lrt` on the same data (matched by ``gene``), or
+        of :func:`autozi_tutorial.zinb_lrt_by_label` (matched by ``gene`` and ``label``).
     fdr
-        Passed to :func:`autozi_tutorial.calibrated_call`.
+        Passed to :func:`autozi_tutorial.calibrated_call`; untestable rows (NaN) are not called.
     """
-    matched = lrt.set_index("gene").reindex(gene_table["gene"])
-    if matched["lrt_pvalue"].isna().any():
-        raise ValueError("lrt lacks some genes of gene_table; run zinb_lrt on the same AnnData.")
-    table = gene_table.copy()
-    table["lrt_pvalue"] = matched["lrt_pvalue"].to_numpy()
-    table["lrt_qvalue"] = matched["lrt_qvalue"].to_numpy()
-    table["is_zi_calibrated"] = calibrated_call(table["lrt_qvalue"], fdr)
-    return table
+    keys = ["gene", "label"] if "label" in table and "label" in lrt else ["gene"]
+    index = pd.MultiIndex.from_frame(table[keys].astype(str)) if len(keys) > 1 else table["gene"]
+    lrt_index = pd.MultiIndex.from_frame(lrt[keys].astype(str)) if len(keys) > 1 else lrt["gene"]
+    matched = lrt.set_index(lrt_index)[["lrt_pvalue", "lrt_qvalue"]].reindex(index)
+    if not index.isin(lrt_index).all():
+        raise ValueError(f"lrt lacks some rows of the table (matched on {keys}); run the test on the same AnnData.")
+    result = table.copy()
+    result["lrt_pvalue"] = matched["lrt_pvalue"].to_numpy()
+    result["lrt_qvalue"] = matched["lrt_qvalue"].to_numpy()
+    result["is_zi_calibrated"] = calibrated_call(result["lrt_qvalue"], fdr)
+    return result
 
 
-def _fractions(table: pd.DataFrame, expression_cutoff: float) -> pd.Series:
-    sufficient = table["mean_lognorm"] > expression_cutoff
-    return pd.Series(
-        {
-            "n_genes": len(table),
-            "zi_fraction": table["is_zi"].mean() if len(table) else np.nan,
-            "sufficient_expression_fraction": sufficient.mean() if len(table) else np.nan,
-            "zi_fraction_sufficient": table.loc[sufficient, "is_zi"].mean() if sufficient.any() else np.nan,
-        }
-    )
+def _share(calls: pd.Series) -> float:
+    return float(calls.mean()) if len(calls) else np.nan
+
+
+def _fractions(table: pd.DataFrame, expression_cutoff: float) -> dict[str, float]:
+    testable = table[table["testable"]] if "testable" in table else table
+    sufficient = testable[testable["mean_counts"] > expression_cutoff]
+    fractions = {
+        "n_genes": len(testable),
+        "zi_fraction": _share(testable["is_zi"]),
+        "sufficient_expression_fraction": len(sufficient) / len(testable) if len(testable) else np.nan,
+        "zi_fraction_sufficient": _share(sufficient["is_zi"]),
+    }
+    if "is_zi_calibrated" in table:
+        fractions["calibrated_zi_fraction"] = _share(testable["is_zi_calibrated"])
+        fractions["calibrated_zi_fraction_sufficient"] = _share(sufficient["is_zi_calibrated"])
+    return fractions
 
 
 def zi_fractions(table: pd.DataFrame, expression_cutoff: float = 1.0, by: str | None = None) -> pd.DataFrame:
@@ -211,9 +227,11 @@ def zi_fractions(table: pd.DataFrame, expression_cutoff: float = 1.0, by: str | 
     Parameters
     ----------
     table
-        Output of :func:`gene_zi_table` or :func:`gene_label_zi_table`.
+        Output of :func:`gene_zi_table` or :func:`gene_label_zi_table` (with or without
+        :func:`add_calibrated_call`). Untestable rows are left out.
     expression_cutoff
-        A gene is "sufficiently expressed" when its ``mean_lognorm`` exceeds this.
+        A gene is "sufficiently expressed" when its mean raw count per cell (``mean_counts``,
+        within the label for a gene-label table) exceeds this.
     by
         Column to group by (``"label"``), or None for one row.
 
@@ -221,12 +239,11 @@ def zi_fractions(table: pd.DataFrame, expression_cutoff: float = 1.0, by: str | 
     -------
     pandas.DataFrame
         Columns ``[by,] n_genes, zi_fraction, sufficient_expression_fraction,
-        zi_fraction_sufficient``; ``zi_fraction_sufficient`` is NaN when no gene passes.
+        zi_fraction_sufficient`` and, with the recommended call, ``calibrated_zi_fraction,
+        calibrated_zi_fraction_sufficient``. ``n_genes`` counts testable rows; a fraction
+        over no gene is NaN.
     """
     if by is None:
-        return _fractions(table, expression_cutoff).to_frame().T.astype({"n_genes": int})
-    rows = [
-        {by: key, **_fractions(group, expression_cutoff)}
-        for key, group in table.groupby(by, observed=True, sort=False)
-    ]
-    return pd.DataFrame(rows, columns=[by, *FRACTION_COLUMNS]).astype({"n_genes": int})
+        return pd.DataFrame([_fractions(table, expression_cutoff)]).astype({"n_genes": int})
+    rows = [{by: key, **_fractions(group, expression_cutoff)} for key, group in table.groupby(by, observed=True, sort=False)]
+    return pd.DataFrame(rows).astype({"n_genes": int})

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from autozi_tutorial.baseline import zinb_lrt
+from autozi_tutorial.lrt import zinb_lrt
 from autozi_tutorial.simulation import simulate_nb
 
 

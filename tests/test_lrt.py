@@ -1,0 +1,280 @@
+"""The NB-vs-ZINB test: exact fits checked against statsmodels, calibration, covariates, edge cases."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from anndata import AnnData
+from scipy.special import gammaln
+
+from autozi_tutorial.lrt import (
+    benjamini_hochberg,
+    boundary_lrt_pvalue,
+    calibrated_call,
+    zinb_lrt,
+    zinb_lrt_by_label,
+)
+from autozi_tutorial.simulation import simulate_nb
+
+sm = pytest.importorskip("statsmodels.api")
+from statsmodels.discrete.count_model import ZeroInflatedNegativeBinomialP  # noqa: E402
+
+#: Our optimum may exceed statsmodels' by this much (its optimisers stop a little short) ...
+REFERENCE_TOLERANCE = 1e-3
+#: ... and may fall below it by at most this (log-likelihood units): theta stops at 6.6e7, short of
+#: the Poisson limit statsmodels reaches, which costs at most a few 1e-6 here.
+NEVER_WORSE = 1e-5
+N_CELLS = 600
+
+
+def _adata(counts: np.ndarray, obs: pd.DataFrame) -> AnnData:
+    adata = AnnData(X=sp.csr_matrix(counts.astype(np.float32)), obs=obs)
+    adata.layers["counts"] = adata.X.copy()
+    return adata
+
+
+@pytest.fixture(scope="module")
+def reference_grid():
+    """Genes over a grid of means, dispersions and zero inflation, with offsets and a covariate."""
+    rng = np.random.default_rng(7)
+    size = rng.lognormal(0.0, 0.4, N_CELLS)
+    label = rng.integers(3, size=N_CELLS)
+    grid, columns = [], []
+    for mean in (0.05, 0.5, 5.0, 50.0, 1000.0):
+        for theta in (0.3, 3.0, np.inf):
+            for pi in (0.0, 0.3):
+                mu = mean * size * np.exp(rng.normal(0.0, 0.5, 3))[label]
+                y = rng.poisson(mu) if np.isinf(theta) else rng.negative_binomial(theta, theta / (theta + mu))
+                columns.append(y * (rng.random(N_CELLS) >= pi))
+                grid.append({"mean": mean, "theta": theta, "pi": pi})
+    obs = pd.DataFrame({"type": pd.Categorical(label.astype(str))}, index=[f"c{i}" for i in range(N_CELLS)])
+    adata = _adata(np.array(columns).T, obs)
+    offsets = np.log(size)[:, None] * np.ones((1, adata.n_vars))
+    result = zinb_lrt(adata, labels_key="type", offsets=offsets)
+    return adata, offsets, pd.DataFrame(grid), result
+
+
+def _statsmodels_fits(y: np.ndarray, exog: np.ndarray, offset: np.ndarray) -> tuple[float, float]:
+    """Best NB2 and ZINB (constant inflation) log-likelihoods statsmodels reaches.
+
+    The Poisson (and zero-inflated Poisson) models are the limits of infinite theta, so they
+    bound the NB (ZINB) optimum from below where statsmodels' NB fit runs off to that limit.
+    """
+    from statsmodels.discrete.count_model import ZeroInflatedPoisson
+
+    def best_of(fits) -> float:
+        values = []
+        for fit in fits:
+            try:
+                value = fit()
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+            if np.isfinite(value):
+                values.append(value)
+        return max(values, default=-np.inf)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        group_means = (exog.T @ y + 0.1) / (exog.T @ np.exp(offset))
+        poisson = sm.Poisson(y, exog, offset=offset).fit(start_params=np.log(group_means), disp=0, maxiter=100)
+        nb_model = sm.NegativeBinomial(y, exog, offset=offset, loglike_method="nb2")
+
+        def nb_fit():
+            fit = nb_model.fit(disp=0, maxiter=500, method="bfgs")
+            return nb_model.fit(start_params=fit.params, disp=0, maxiter=100, method="newton").llf
+
+        nb_llf = best_of([nb_fit, lambda: poisson.llf])
+        inflation = np.ones((len(y), 1))
+        zinb_model = ZeroInflatedNegativeBinomialP(y, exog, exog_infl=inflation, offset=offset, p=2)
+        zip_model = ZeroInflatedPoisson(y, exog, exog_infl=inflation, offset=offset)
+
+        def zinb_fit(logit_pi: float) -> float:
+            start = np.concatenate([[logit_pi], poisson.params, [1.0]])
+            fit = zinb_model.fit(start_params=start, disp=0, maxiter=300, method="bfgs")
+            return zinb_model.fit(start_params=fit.params, disp=0, maxiter=100, method="newton").llf
+
+        def zip_fit(logit_pi: float) -> float:
+            start = np.concatenate([[logit_pi], poisson.params])
+            return zip_model.fit(start_params=start, disp=0, maxiter=300, method="bfgs").llf
+
+        starts = (-3.0, 0.0)
+        zinb_llf = best_of(
+            [lambda s=s: zinb_fit(s) for s in starts] + [lambda s=s: zip_fit(s) for s in starts]
+        )
+    return nb_llf, zinb_llf
+
+
+def test_log_likelihoods_match_statsmodels(reference_grid):
+    adata, offsets, grid, result = reference_grid
+    counts = adata.layers["counts"].toarray()
+    exog = pd.get_dummies(adata.obs["type"]).to_numpy(dtype=float)
+    assert result["converged"].all()
+    for g, spec in grid.iterrows():
+        y = counts[:, g]
+        nb_llf, zinb_llf = _statsmodels_fits(y, exog, offsets[:, g])
+        ours_nb = result.at[g, "nb_log_lik"] - gammaln(y + 1).sum()
+        ours_zinb = result.at[g, "zinb_log_lik"] - gammaln(y + 1).sum()
+        where = f"gene {g} {dict(spec)}"
+        # statsmodels' ZINB cannot reach pi = 0, so its best is at least its NB's.
+        for ours, reference in ((ours_nb, nb_llf), (ours_zinb, max(zinb_llf, nb_llf))):
+            assert np.isfinite(reference), where
+            assert reference - NEVER_WORSE <= ours <= reference + REFERENCE_TOLERANCE, where
+
+
+def test_statistic_zero_without_gain_and_zero_inflation_found(reference_grid):
+    _, _, grid, result = reference_grid
+    assert (result["lrt_statistic"] >= 0).all()
+    stat_zero = result["lrt_statistic"] == 0
+    assert (result.loc[stat_zero, "zinb_pi"] == 0).all()
+    gain = result["zinb_log_lik"] - result["nb_log_lik"]
+    assert (gain >= 0).all()
+    np.testing.assert_allclose(result["lrt_statistic"], np.where(gain > 1e-8, 2 * gain, 0.0))
+    clear = (grid["pi"] > 0) & (grid["mean"] >= 5) & (grid["theta"] > 1)
+    assert (result.loc[clear, "lrt_pvalue"] < 1e-3).all()
+    assert result.loc[clear, "zinb_pi"].between(0.2, 0.4).all()
+
+
+def test_pure_poisson_genes_are_never_called():
+    """Issue #11's failure: Poisson genes of mean up to 1,000 must give no evidence of zero inflation."""
+    rng = np.random.default_rng(3)
+    n_cells = 3000
+    label = rng.integers(3, size=n_cells)
+    size = rng.lognormal(0.0, 0.3, n_cells)
+    means = np.geomspace(2.0, 1000.0, 12)
+    counts = rng.poisson(size[:, None] * means[None, :] * np.exp(rng.normal(0, 0.3, (3, 12)))[label])
+    obs = pd.DataFrame({"type": pd.Categorical(label.astype(str))}, index=[f"c{i}" for i in range(n_cells)])
+    adata = _adata(counts, obs)
+    offsets = np.log(size)[:, None] * np.ones((1, 12))
+    result = zinb_lrt(adata, labels_key="type", offsets=offsets)
+    assert result["converged"].all()
+    assert (result["lrt_statistic"] < 1.0).all(), result[["lrt_statistic", "zinb_pi", "nb_theta"]]
+
+
+def test_null_pvalues_are_calibrated():
+    null = simulate_nb(n_cells=1500, n_genes=300, zi_share=0.0, n_spike_ins=30, seed=11)
+    result = zinb_lrt(null, labels_key="cell_type")
+    p = result["lrt_pvalue"].dropna().to_numpy()
+    # Under 0.5 chi2(0) + 0.5 chi2(1), about half the p-values are 1 and P(p < a) = a for a < 0.5.
+    assert 0.3 < (p == 1).mean() < 0.7
+    for alpha in (0.05, 0.1, 0.25):
+        assert (p < alpha).mean() < 1.6 * alpha + 0.01
+    assert (result["lrt_qvalue"] < 0.05).mean() <= 0.05
+
+
+def test_clear_zero_inflation_is_found():
+    zinb = simulate_nb(n_cells=1500, n_genes=60, zi_share=1.0, dropout=0.3, mean_range=(2.0, 20.0), seed=12)
+    result = zinb_lrt(zinb, labels_key="cell_type")
+    assert (result["lrt_qvalue"] < 0.05).mean() >= 0.95
+    assert result["zinb_pi"].median() == pytest.approx(0.3, abs=0.08)
+
+
+def test_batch_covariate_removes_a_batch_driven_false_call():
+    """A gene switched off in one batch looks zero-inflated unless the batch enters the model."""
+    rng = np.random.default_rng(5)
+    n_cells = 2000
+    batch = rng.integers(2, size=n_cells)
+    mean = np.where(batch == 1, 0.5, 8.0)
+    counts = rng.negative_binomial(5.0, 5.0 / (5.0 + mean))[:, None] + np.zeros((1, 1), dtype=int)
+    counts = np.hstack([counts, rng.negative_binomial(5.0, 5.0 / (5.0 + 4.0), size=(n_cells, 1))])
+    obs = pd.DataFrame({"batch": pd.Categorical(np.where(batch, "b", "a"))}, index=[f"c{i}" for i in range(n_cells)])
+    adata = _adata(counts, obs)
+    known_depth = np.zeros(adata.shape)
+    without = zinb_lrt(adata, offsets=known_depth)
+    with_batch = zinb_lrt(adata, batch_key="batch", offsets=known_depth)
+    assert without.at[0, "lrt_pvalue"] < 1e-6
+    assert with_batch.at[0, "lrt_pvalue"] > 0.01
+
+
+def test_dispersion_per_label_fits_types_with_different_dispersions():
+    rng = np.random.default_rng(9)
+    n_cells = 3000
+    label = rng.integers(2, size=n_cells)
+    theta = np.where(label == 0, 0.5, 50.0)
+    counts = rng.negative_binomial(theta, theta / (theta + 6.0))[:, None]
+    obs = pd.DataFrame({"type": pd.Categorical(label.astype(str))}, index=[f"c{i}" for i in range(n_cells)])
+    adata = _adata(counts, obs)
+    known_depth = np.zeros(adata.shape)
+    shared = zinb_lrt(adata, labels_key="type", offsets=known_depth)
+    per_label = zinb_lrt(adata, labels_key="type", dispersion="gene-label", offsets=known_depth)
+    assert per_label.at[0, "nb_log_lik"] > shared.at[0, "nb_log_lik"] + 10
+    assert per_label.at[0, "lrt_pvalue"] > 0.01
+
+
+def test_genes_without_counts_are_untestable(counts_adata):
+    counts_adata.layers["counts"][:, 3] = 0
+    counts_adata.layers["counts"].eliminate_zeros()
+    result = zinb_lrt(counts_adata)
+    assert np.isnan(result.at[3, "lrt_pvalue"]) and np.isnan(result.at[3, "lrt_qvalue"])
+    assert not calibrated_call(result["lrt_qvalue"])[3]
+    assert result.drop(index=3)["lrt_pvalue"].notna().all()
+
+
+def test_by_label_marks_pairs_without_counts_untestable(counts_adata):
+    counts = counts_adata.layers["counts"].toarray()
+    in_nk = (counts_adata.obs["cell_type"] == "NK").to_numpy()
+    counts[in_nk, 5] = 0
+    counts_adata.layers["counts"] = sp.csr_matrix(counts)
+    result = zinb_lrt_by_label(counts_adata, "cell_type", labels=["T cell", "NK", "B cell"])
+    assert list(result["label"].cat.categories) == ["T cell", "NK", "B cell"]
+    assert len(result) == 3 * counts_adata.n_vars
+    pair = result[(result["gene"] == "gene5") & (result["label"] == "NK")]
+    assert pair["lrt_pvalue"].isna().all() and pair["lrt_qvalue"].isna().all()
+    others = result.drop(index=pair.index)
+    assert others["lrt_qvalue"].notna().all()
+    np.testing.assert_allclose(
+        others["lrt_qvalue"], benjamini_hochberg(others["lrt_pvalue"].to_numpy()), rtol=1e-12
+    )
+
+
+def test_bad_offsets_are_refused(counts_adata):
+    with pytest.raises(ValueError, match="offsets has shape"):
+        zinb_lrt(counts_adata, offsets=np.zeros((3, 3)))
+    bad = np.zeros(counts_adata.shape)
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        zinb_lrt(counts_adata, offsets=bad)
+    with pytest.raises(ValueError, match="gene-label"):
+        zinb_lrt(counts_adata, dispersion="gene-label")
+
+
+def test_unconverged_fits_are_reported(counts_adata):
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        result = zinb_lrt(counts_adata, labels_key="cell_type", max_iter=1)
+    assert not result["converged"].all()
+
+
+def test_chunking_does_not_change_results(counts_adata):
+    whole = zinb_lrt(counts_adata, labels_key="cell_type", batch_key="batch")
+    chunked = zinb_lrt(counts_adata, labels_key="cell_type", batch_key="batch", chunk_size=7)
+    pd.testing.assert_frame_equal(whole, chunked, check_exact=False, atol=1e-8)
+
+
+def test_benjamini_hochberg_hand_computed():
+    p = np.array([0.01, 0.04, 0.03, 0.5, np.nan])
+    # Sorted 0.01, 0.03, 0.04, 0.5 times 4/rank: 0.04, 0.06, 0.0533, 0.5 -> running min from the top.
+    expected = [0.04, 0.0533333, 0.0533333, 0.5, np.nan]
+    np.testing.assert_allclose(benjamini_hochberg(p), expected, rtol=1e-5)
+
+
+def test_boundary_pvalue_halves_chi2():
+    np.testing.assert_allclose(
+        boundary_lrt_pvalue(np.array([0.0, 3.841459, np.nan])), [1.0, 0.025, np.nan], rtol=1e-5
+    )
+
+
+def test_lrt_rejects_non_counts(counts_adata):
+    counts_adata.layers["counts"][0, 0] = 0.5
+    with pytest.raises(ValueError, match="non-integer"):
+        zinb_lrt(counts_adata)
+
+
+def test_calibrated_call_is_the_test_at_the_fdr():
+    q = np.array([0.01, 0.05, 0.2, np.nan])
+    np.testing.assert_array_equal(calibrated_call(q), [True, False, False, False])
+    np.testing.assert_array_equal(calibrated_call(q, fdr=0.1), [True, True, False, False])
+    with pytest.raises(ValueError, match="fdr"):
+        calibrated_call(q, fdr=0.0)

@@ -7,11 +7,13 @@ from .baseline import benjamini_hochberg, calibrated_call, zinb_lrt
 from .data import (
     DATASET_DEFAULTS,
     LoadedDataset,
+    check_dataset,
     drop_cells_without_counts,
     load_dataset,
     load_pbmc,
     load_pbmc68k,
 )
+from .devices import ACCELERATOR_ENV, resolve_accelerator, training_device
 from .evaluation import (
     call_metrics,
     error_rate_summary,
@@ -22,11 +24,19 @@ from .evaluation import (
 )
 from .fit import TRAINING_PRESETS, check_strategy, fit_autozi, training_arguments
 from .outputs import fraction_summary, package_versions, write_outputs, write_results
+from .parameters import (
+    ParameterError,
+    check_output_dir,
+    check_run_parameters,
+    check_simulation_parameters,
+    parse_seeds,
+)
 from .plots import (
     plot_label_zi_fractions,
     plot_zi_probability_hist,
     plot_zi_probability_vs_expression,
 )
+from .results import read_results, results_anndata
 from .simulation import load_pln_parameters, simulate_nb, simulate_pln
 from .tables import add_calibrated_call, gene_label_zi_table, gene_zi_table, group_means, zi_fractions
 from .validation import InputDataError, counts_matrix, validate_anndata, validate_counts
@@ -35,16 +45,22 @@ from .zi import call_zi, check_autozi_priors, registry_labels, zi_probability
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACCELERATOR_ENV",
     "DATASET_DEFAULTS",
     "TRAINING_PRESETS",
     "InputDataError",
     "LoadedDataset",
+    "ParameterError",
     "add_calibrated_call",
     "benjamini_hochberg",
     "calibrated_call",
     "call_metrics",
     "call_zi",
     "check_autozi_priors",
+    "check_dataset",
+    "check_output_dir",
+    "check_run_parameters",
+    "check_simulation_parameters",
     "check_strategy",
     "counts_matrix",
     "drop_cells_without_counts",
@@ -60,16 +76,21 @@ __all__ = [
     "load_pbmc68k",
     "load_pln_parameters",
     "package_versions",
+    "parse_seeds",
     "plot_label_zi_fractions",
     "plot_zi_probability_hist",
     "plot_zi_probability_vs_expression",
+    "read_results",
     "registry_labels",
+    "resolve_accelerator",
+    "results_anndata",
     "roc_points",
     "score_simulated_genes",
     "seed_agreement",
     "simulate_nb",
     "simulate_pln",
     "training_arguments",
+    "training_device",
     "validate_anndata",
     "validate_counts",
     "write_outputs",

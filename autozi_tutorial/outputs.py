@@ -157,6 +157,10 @@ def write_results(
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.new-", dir=output_dir.parent))
     try:
+        # mkdtemp makes a private folder; give the result the permissions a plain mkdir would.
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)
         for name, table in tables.items():
             table.to_csv(staging / name, index=False)
         for name, adata in (anndatas or {}).items():

@@ -16,7 +16,7 @@ import pandas as pd
 from anndata import AnnData
 from matplotlib.figure import Figure
 
-from .parameters import RESULT_MANIFEST, ParameterError, check_output_dir
+from .parameters import RESULT_MANIFEST, ParameterError, check_output_dir, previous_result_files
 from .results import RESULTS_FILE, results_anndata
 from .tables import GENE_LABEL_COLUMNS, zi_fractions
 
@@ -74,16 +74,14 @@ def fraction_summary(
 def _carry_over(previous: Path, staging: Path) -> None:
     """Copy into ``staging`` the files of ``previous`` that are not part of its result.
 
-    A previous result's manifest lists the files its run wrote; anything else in the folder
-    (for example the executed notebook papermill writes there) is kept. New result files win.
+    Files that no run wrote (the executed notebook papermill saves there, notes beside a
+    result) are kept; the files of the previous result are not. New result files win.
     """
-    manifest = previous / RESULT_MANIFEST
-    owned = set(json.loads(manifest.read_text())["files"]) if manifest.is_file() else set()
-    owned.add(RESULT_MANIFEST)
+    owned = previous_result_files(previous)
     for source in sorted(previous.rglob("*")):
         relative = source.relative_to(previous)
         target = staging / relative
-        if source.is_dir() or relative.as_posix() in owned or target.exists():
+        if (source.is_dir() and not source.is_symlink()) or relative.as_posix() in owned or target.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         try:

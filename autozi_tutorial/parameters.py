@@ -22,12 +22,17 @@ from typing import Any
 from .data import check_dataset
 from .devices import ACCELERATORS, accelerator_unavailable
 from .fit import TRAINING_PRESETS
+from .results import RESULTS_FILE
 from .validation import InputDataError
 
 #: Largest seed Lightning and numpy accept.
 MAX_SEED = 2**32 - 1
 #: File a run writes into its result folder, listing the files of that result.
 RESULT_MANIFEST = ".autozi-result.json"
+#: Files the notebooks write at the top of a result folder (besides ``figures/*.png``).
+KNOWN_RESULT_FILES = frozenset(
+    {"summary.json", "gene_zi.csv", "gene_label_zi.csv", RESULTS_FILE, "gene_scores.csv", "error_rates.csv"}
+)
 
 
 class ParameterError(ValueError):
@@ -201,17 +206,43 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
-def _foreign_entries(folder: Path) -> list[str]:
-    """Entries of an existing ``folder`` that a run must not delete: none for a previous result
-    (its manifest lists what it wrote; anything else is carried over), otherwise everything
-    except executed notebooks (papermill's output may be written into the result folder)."""
+def _files(folder: Path) -> list[str]:
+    """Every file under ``folder`` (links included, not followed), as POSIX paths relative to it."""
+    paths = [path for path in folder.rglob("*") if path.is_file() or path.is_symlink()]
+    return sorted(path.relative_to(folder).as_posix() for path in paths)
+
+
+def _is_notebook(relative: str) -> bool:
+    """Executed notebooks (papermill may save its output into the result folder) and their checkpoints."""
+    return relative.endswith(".ipynb") or relative.startswith(".ipynb_checkpoints/")
+
+
+def previous_result_files(folder: Path) -> set[str]:
+    """The files of an earlier result in ``folder``, which a new result replaces.
+
+    The manifest a run writes lists them. A folder without one (written before manifests
+    existed) counts as an earlier result when it holds only files these notebooks write
+    (:data:`KNOWN_RESULT_FILES`, ``figures/*.png``) and notebooks.
+    """
+    manifest = folder / RESULT_MANIFEST
+    try:
+        return {*json.loads(manifest.read_text())["files"], RESULT_MANIFEST}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {
+            name
+            for name in _files(folder)
+            if name in KNOWN_RESULT_FILES or (name.startswith("figures/") and name.endswith(".png"))
+        }
+
+
+def _foreign_files(folder: Path) -> list[str]:
+    """Files of an existing result folder that a run would have to delete although no run wrote
+    them; files beside a manifest's result are carried over instead, so only a folder without
+    one can have any."""
     if (folder / RESULT_MANIFEST).is_file():
         return []
-    return sorted(
-        entry.name
-        for entry in folder.iterdir()
-        if not (entry.is_file() and entry.suffix == ".ipynb") and entry.name != ".ipynb_checkpoints"
-    )
+    owned = previous_result_files(folder)
+    return [name for name in _files(folder) if name not in owned and not _is_notebook(name)]
 
 
 def check_output_dir(output_dir: str | os.PathLike) -> str | None:
@@ -219,8 +250,9 @@ def check_output_dir(output_dir: str | os.PathLike) -> str | None:
 
     A run writes a complete folder beside ``output_dir`` and then swaps it in, so
     ``output_dir`` must not be a file, a link, the current folder or one containing it; its
-    parent must be writable; and an existing ``output_dir`` must hold an earlier result (or
-    only executed notebooks), never unrelated files that the swap would delete. Nothing is
+    parent must be writable; and an existing ``output_dir`` must hold an earlier result and
+    executed notebooks (see :func:`previous_result_files`), never unrelated files that the swap
+    would delete. Nothing is
     created or changed, except a temporary folder made and removed to test writability.
 
     Parameters
@@ -248,7 +280,7 @@ def check_output_dir(output_dir: str | os.PathLike) -> str | None:
     if target.exists() and not target.is_dir():
         return f"{target} exists and is not a folder; choose another name."
     if target.is_dir():
-        foreign = _foreign_entries(target)
+        foreign = _foreign_files(target)
         if foreign:
             shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
             return (

@@ -172,3 +172,23 @@ def test_result_folder_gets_ordinary_permissions(tmp_path, gene_table):
     finally:
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+
+
+def test_result_written_before_manifests_is_replaced(tmp_path, gene_table):
+    out = tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    for name in ("gene_zi.csv", "summary.json", "figures/label_zi_fractions.png", "autozi_pbmc.ipynb"):
+        (out / name).write_text("old")
+    write_outputs(out, gene_table, None, {"run": 2})
+    assert set(_tree(out)) == {
+        "gene_zi.csv",
+        "gene_label_zi.csv",
+        "summary.json",
+        "autozi_pbmc.ipynb",
+        RESULT_MANIFEST,
+    }
+    assert (out / "autozi_pbmc.ipynb").read_text() == "old"
+    (out / RESULT_MANIFEST).unlink()
+    (out / "data.csv").write_text("mine")  # not a file these notebooks write
+    with pytest.raises(ParameterError, match=r"data\.csv"):
+        write_outputs(out, gene_table, None, {"run": 3})

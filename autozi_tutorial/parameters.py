@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -48,12 +47,6 @@ class _Problems:
     def add(self, name: str, value: Any, accepted: str, example: Any = None) -> None:
         hint = "" if example is None else f", e.g. `-p {name} {example}`"
         self.messages.append(f"{name}={value!r}: expected {accepted}{hint}.")
-
-    def check(self, name: str, value: Any, test: Callable[[Any], str | None]) -> None:
-        """Run ``test`` (returning None or the message) and record its complaint, if any."""
-        problem = test(value)
-        if problem:
-            self.messages.append(f"{name}={value!r}: {problem}")
 
     def raise_if_any(self) -> None:
         if not self.messages:
@@ -156,6 +149,7 @@ def _check_devices(problems: _Problems, devices: Any, accelerator: str, strategy
         wanted = max(parts) + 1 if listed else count
         if wanted > available:
             problems.add("devices", devices, f"at most the {available} GPU(s) this machine has", 1)
+        count = available if count == -1 else count
     if count != 1 and strategy == "auto":
         problems.add(
             "strategy",
@@ -252,8 +246,8 @@ def check_output_dir(output_dir: str | os.PathLike) -> str | None:
     ``output_dir`` must not be a file, a link, the current folder or one containing it; its
     parent must be writable; and an existing ``output_dir`` must hold an earlier result and
     executed notebooks (see :func:`previous_result_files`), never unrelated files that the swap
-    would delete. Nothing is
-    created or changed, except a temporary folder made and removed to test writability.
+    would delete. Nothing is created or changed, except a temporary folder made and removed to
+    test writability.
 
     Parameters
     ----------
@@ -307,7 +301,9 @@ def _check_common(problems: _Problems, max_epochs: Any, threshold: Any, output_d
             "a number in [0, 1) (a gene is called ZI when q(delta < 0.5) exceeds it)",
             0.5,
         )
-    problems.check("output_dir", output_dir, check_output_dir)
+    problem = check_output_dir(output_dir)
+    if problem:
+        problems.messages.append(f"output_dir={output_dir!r}: {problem}")
 
 
 def check_run_parameters(

@@ -6,8 +6,10 @@ import json
 import re
 from pathlib import Path
 
+import h5py
 import jupytext
 import nbformat
+import numpy as np
 import papermill as pm
 import pytest
 import torch
@@ -15,13 +17,16 @@ from click.testing import CliRunner
 from papermill.cli import papermill as papermill_cli
 
 from autozi_tutorial import (
+    InputDataError,
     ParameterError,
     check_output_dir,
     check_run_parameters,
     check_simulation_parameters,
+    load_dataset,
     parse_seeds,
     resolve_accelerator,
 )
+from autozi_tutorial.data import PBMC_CACHE_NAME
 from autozi_tutorial.devices import ACCELERATOR_ENV
 from autozi_tutorial.parameters import RESULT_MANIFEST
 
@@ -264,3 +269,17 @@ def test_seeds_from_the_command_line(seeds_notebook, tmp_path, arguments, seeds)
     printed = "".join(stream.get("text", "") for cell in cells for stream in cell.outputs)
     assert result.exit_code == 0, result.output
     assert f"SEEDS={json.dumps(seeds)}" in printed
+
+
+def test_hdf5_file_that_is_not_anndata_names_the_path(tmp_path):
+    path = tmp_path / "matrix.h5ad"
+    with h5py.File(path, "w") as handle:
+        handle["matrix"] = np.zeros((2, 2))
+    check_run_parameters(dataset=str(path))  # HDF5 signature: only reading it can tell
+    with pytest.raises(InputDataError, match=re.escape(f"{path} is not a readable .h5ad file")):
+        load_dataset(str(path))
+    cache = tmp_path / "data" / PBMC_CACHE_NAME
+    cache.parent.mkdir()
+    cache.write_text("truncated download")
+    with pytest.raises(InputDataError, match=r"cached PBMC data.*delete it"):
+        load_dataset("pbmc", data_dir=tmp_path / "data")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anndata as ad
+import h5py
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -123,7 +124,7 @@ def load_pbmc(data_dir: str | os.PathLike) -> AnnData:
     """
     cache = Path(data_dir) / PBMC_CACHE_NAME
     if cache.exists():
-        return ad.read_h5ad(cache)
+        return _read_h5ad(cache, f"the cached PBMC data {cache} (delete it to download again)")
     import scvi
 
     Path(data_dir).mkdir(parents=True, exist_ok=True)
@@ -137,6 +138,53 @@ def load_pbmc(data_dir: str | os.PathLike) -> AnnData:
     finally:
         Path(partial).unlink(missing_ok=True)
     return adata
+
+
+def check_dataset(dataset: str | os.PathLike) -> None:
+    """Check the ``dataset`` argument without loading it: a known name, or a readable ``.h5ad`` file.
+
+    Parameters
+    ----------
+    dataset
+        ``"auto"``, ``"pbmc"``, ``"pbmc68k"`` or the path of a ``.h5ad`` file.
+
+    Raises
+    ------
+    InputDataError
+        For an unknown name, a missing or unreadable file, or a file that is not HDF5 (every
+        ``.h5ad`` is), naming the path.
+    """
+    if not isinstance(dataset, str | os.PathLike):
+        raise InputDataError(
+            f"dataset={dataset!r}: expected 'auto', 'pbmc', 'pbmc68k' or the path of a .h5ad file."
+        )
+    name = str(dataset)
+    if name == "auto" or name in DATASET_DEFAULTS:
+        return
+    path = Path(name)
+    if path.suffix != ".h5ad" or not path.is_file():
+        problem = "no such file" if path.suffix == ".h5ad" else "unknown dataset name"
+        raise InputDataError(
+            f"dataset={name!r}: {problem}. Use 'auto', 'pbmc', 'pbmc68k', or the path of "
+            "an existing .h5ad file of raw counts."
+        )
+    if not os.access(path, os.R_OK):
+        raise InputDataError(f"dataset={name!r}: {path} exists but cannot be read (permission denied).")
+    if not h5py.is_hdf5(path):
+        raise InputDataError(
+            f"dataset={name!r}: {path} is not a readable .h5ad file (it is not in the HDF5 format "
+            "that AnnData.write_h5ad produces; was it renamed from another format?)."
+        )
+
+
+def _read_h5ad(path: Path, what: str) -> AnnData:
+    """``anndata.read_h5ad(path)``, with an error naming ``what`` when the file cannot be read."""
+    try:
+        return ad.read_h5ad(path)
+    except Exception as error:
+        raise InputDataError(
+            f"{what}: {path} is not a readable .h5ad file ({type(error).__name__}: {error})."
+        ) from error
 
 
 def _resolve_name(dataset: str, data_dir: str | os.PathLike, timeout: float) -> tuple[str, str]:
@@ -202,15 +250,9 @@ def load_dataset(
         batch_key = batch_key if batch_key is not None else defaults["batch_key"]
         adata = load_pbmc68k() if name == "pbmc68k" else load_pbmc(data_dir)
     else:
-        path = Path(name)
-        if path.suffix != ".h5ad" or not path.is_file():
-            problem = "no such file" if path.suffix == ".h5ad" else "unknown dataset name"
-            raise InputDataError(
-                f"dataset={name!r}: {problem}. Use 'auto', 'pbmc', 'pbmc68k', or the path of "
-                "an existing .h5ad file of raw counts."
-            )
-        adata = ad.read_h5ad(path)
-        reason = f"user file {path}"
+        check_dataset(name)
+        adata = _read_h5ad(Path(name), f"dataset={name!r}")
+        reason = f"user file {name}"
     validate_anndata(adata, counts_layer, labels_key, batch_key)
     return LoadedDataset(adata, name, reason, counts_layer, labels_key, batch_key)
 

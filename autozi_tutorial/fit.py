@@ -10,6 +10,7 @@ import numpy as np
 import scvi
 from anndata import AnnData
 
+from .devices import resolve_accelerator
 from .zi import check_autozi_priors, zi_probability
 
 #: The seed tutorial's AutoZI settings.
@@ -97,7 +98,8 @@ def fit_autozi_model(
     seed
         ``scvi.settings.seed`` for this fit.
     accelerator
-        Passed to Lightning.
+        Passed to Lightning; ``"auto"`` follows ``$AUTOZI_ACCELERATOR`` when it is set
+        (:func:`autozi_tutorial.resolve_accelerator`).
     plan_kwargs
         Further ``scvi.train.TrainingPlan`` arguments (e.g. ``n_epochs_kl_warmup``).
     callbacks
@@ -121,7 +123,10 @@ def fit_autozi_model(
     scvi.model.AUTOZI.setup_anndata(data, layer=layer, labels_key=labels_key, batch_key=batch_key)
     model = scvi.model.AUTOZI(data, **settings)
     model.train(
-        accelerator=accelerator, enable_progress_bar=False, callbacks=list(callbacks or []), **train_kwargs
+        accelerator=resolve_accelerator(accelerator),
+        enable_progress_bar=False,
+        callbacks=list(callbacks or []),
+        **train_kwargs,
     )
     return model
 

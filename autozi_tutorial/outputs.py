@@ -1,4 +1,4 @@
-"""Writing a run's results: tables, summary and figures, completely or not at all."""
+"""Writing a run's result folder (tables, summary, figures, results.h5ad) completely or not at all."""
 
 from __future__ import annotations
 
@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from anndata import AnnData
 from matplotlib.figure import Figure
 
+from .parameters import RESULT_MANIFEST, ParameterError, check_output_dir, previous_result_files
+from .results import RESULTS_FILE, results_anndata
 from .tables import GENE_LABEL_COLUMNS, zi_fractions
 
-REPORTED_PACKAGES = ("autozi-tutorial", "scvi-tools", "torch", "scanpy", "anndata", "numpy", "scipy")
+PACKAGE = "autozi-tutorial"
+REPORTED_PACKAGES = (PACKAGE, "scvi-tools", "torch", "scanpy", "anndata", "numpy", "scipy")
 
 
 def package_versions(packages: tuple[str, ...] = REPORTED_PACKAGES) -> dict[str, str | None]:
@@ -67,39 +71,98 @@ def fraction_summary(
     return _json_safe(summary)
 
 
+def _carry_over(previous: Path, staging: Path) -> None:
+    """Copy into ``staging`` the files of ``previous`` that are not part of its result.
+
+    Files that no run wrote (the executed notebook papermill saves there, notes beside a
+    result) are kept; the files of the previous result are not. New result files win.
+    """
+    owned = previous_result_files(previous)
+    for source in sorted(previous.rglob("*")):
+        relative = source.relative_to(previous)
+        target = staging / relative
+        if (source.is_dir() and not source.is_symlink()) or relative.as_posix() in owned or target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(source, target, follow_symlinks=False)
+
+
+def _swap_in(staging: Path, output_dir: Path) -> None:
+    """Replace ``output_dir`` by ``staging``: old folder renamed away, new renamed in, old deleted.
+
+    If renaming the new folder in fails, the old one is put back, so ``output_dir`` always holds
+    one complete result.
+    """
+    if not output_dir.exists():
+        os.rename(staging, output_dir)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old-", dir=output_dir.parent))
+    os.rename(output_dir, old)
+    try:
+        os.rename(staging, output_dir)
+    except BaseException:
+        os.rename(old, output_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def write_results(
     output_dir: str | os.PathLike,
     tables: Mapping[str, pd.DataFrame],
     summary: Mapping[str, Any],
     figures: Mapping[str, Figure] | None = None,
+    anndatas: Mapping[str, AnnData] | None = None,
 ) -> list[Path]:
-    """Write CSV tables, ``summary.json`` and ``figures/*.png`` to ``output_dir``, all or nothing.
+    """Write a run's result folder: CSV tables, ``summary.json``, figures and ``.h5ad`` files.
 
-    Everything is first written to a staging folder beside ``output_dir`` and moved into
-    place only once all files exist, so a failure leaves no partial result behind.
+    The whole folder is written beside ``output_dir`` first and swapped in only once complete,
+    so ``output_dir`` holds either the previous result, untouched, or the new one, never a mix,
+    and no file of a previous result survives. Files that no run wrote (such as an executed
+    notebook saved into the folder) are kept; the folder is refused, before anything is
+    written, when it holds unrelated files (see
+    :func:`autozi_tutorial.parameters.check_output_dir`).
 
     Parameters
     ----------
     output_dir
-        Folder to write into (created if needed); files of the same names are replaced.
+        Result folder to (re)place; its parent is created if needed.
     tables
         File name (e.g. ``"gene_zi.csv"``) -> table, written without the index.
     summary
         JSON-serialisable run summary (NaN is written as null).
     figures
         Figures to save as ``figures/<name>.png``.
+    anndatas
+        File name (e.g. ``"results.h5ad"``) -> AnnData to write.
 
     Returns
     -------
     list of pathlib.Path
-        The files written, relative to ``output_dir``.
+        The result's files, relative to ``output_dir``.
+
+    Raises
+    ------
+    autozi_tutorial.parameters.ParameterError
+        When ``output_dir`` cannot take a result folder (nothing is written then).
     """
-    output_dir = Path(output_dir)
+    problem = check_output_dir(output_dir)
+    if problem:
+        raise ParameterError(f"output_dir={str(output_dir)!r}: {problem}")
+    output_dir = Path(os.path.abspath(output_dir))
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.new-", dir=output_dir.parent))
     try:
+        # mkdtemp makes a private folder; give the result the permissions a plain mkdir would.
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)
         for name, table in tables.items():
             table.to_csv(staging / name, index=False)
+        for name, adata in (anndatas or {}).items():
+            adata.write_h5ad(staging / name)
         text = json.dumps(_json_safe(dict(summary)), indent=2, allow_nan=False)
         (staging / "summary.json").write_text(text + "\n")
         if figures:
@@ -107,10 +170,12 @@ def write_results(
             for name, figure in figures.items():
                 figure.savefig(staging / "figures" / f"{name}.png", dpi=120, bbox_inches="tight")
         written = sorted(path.relative_to(staging) for path in staging.rglob("*") if path.is_file())
-        for relative in written:
-            target = output_dir / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / relative, target)
+        files = [path.as_posix() for path in written]
+        manifest = {"written_by": f"autozi-tutorial {package_versions((PACKAGE,))[PACKAGE]}", "files": files}
+        (staging / RESULT_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        if output_dir.is_dir():
+            _carry_over(output_dir, staging)
+        _swap_in(staging, output_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return written
@@ -122,12 +187,14 @@ def write_outputs(
     gene_label_table: pd.DataFrame | None,
     summary: Mapping[str, Any],
     figures: Mapping[str, Figure] | None = None,
+    adata: AnnData | None = None,
 ) -> list[Path]:
-    """Write the main tutorial's contract: ``gene_zi.csv``, ``gene_label_zi.csv``, ``summary.json``, figures.
+    """Write the main tutorial's result folder.
 
-    Without labels, ``gene_label_zi.csv`` holds only its header. ``output_dir``, ``summary``,
-    ``figures``, the return value and the all-or-nothing guarantee are those of
-    :func:`write_results`.
+    ``gene_zi.csv``, ``gene_label_zi.csv`` (only its header without labels), ``summary.json``,
+    the figures and, given the analysed ``adata``, ``results.h5ad`` (see
+    :func:`autozi_tutorial.results_anndata`). ``output_dir``, ``summary``, ``figures``, the
+    return value and the whole-folder guarantee are those of :func:`write_results`.
 
     Parameters
     ----------
@@ -135,8 +202,14 @@ def write_outputs(
         Output of :func:`autozi_tutorial.gene_zi_table` (with the LRT columns added).
     gene_label_table
         Output of :func:`autozi_tutorial.gene_label_zi_table`, or None when there are no labels.
+    adata
+        The AnnData the models were trained on (raw counts in ``layers["counts"]``).
     """
     if gene_label_table is None:
         gene_label_table = pd.DataFrame(columns=GENE_LABEL_COLUMNS)
     tables = {"gene_zi.csv": gene_table, "gene_label_zi.csv": gene_label_table}
-    return write_results(output_dir, tables, summary, figures)
+    anndatas = None
+    if adata is not None:
+        safe_summary = _json_safe(dict(summary))
+        anndatas = {RESULTS_FILE: results_anndata(adata, gene_table, gene_label_table, safe_summary)}
+    return write_results(output_dir, tables, summary, figures, anndatas)

@@ -81,6 +81,38 @@ strategy = "auto"
 output_dir = "results"
 
 # %% [markdown]
+# Every parameter is checked before any data is loaded or anything is trained. A value that
+# cannot work (for example `n_top_genes=0`, `max_epochs=0`, a `dataset` file that is not a
+# readable `.h5ad`, or an `output_dir` that holds unrelated files) stops the run here, with a
+# message naming the parameter, the value given and what is accepted. `resolve_accelerator`
+# applies the CPU/GPU switch of the test suite: when the environment variable
+# `AUTOZI_ACCELERATOR` is set, `accelerator="auto"` means that accelerator.
+
+# %%
+import autozi_tutorial as azt
+
+accelerator = azt.resolve_accelerator(accelerator)
+azt.check_run_parameters(
+    dataset=dataset,
+    data_dir=data_dir,
+    counts_layer=counts_layer,
+    labels_key=labels_key,
+    batch_key=batch_key,
+    n_top_genes=n_top_genes,
+    preset=preset,
+    max_epochs=max_epochs,
+    lr=lr,
+    threshold=threshold,
+    expression_cutoff=expression_cutoff,
+    seed=seed,
+    accelerator=accelerator,
+    devices=devices,
+    strategy=strategy,
+    output_dir=output_dir,
+)
+print(f"Parameters checked; training on accelerator={accelerator!r}.")
+
+# %% [markdown]
 # ## 1. Set-up
 #
 # `autozi_tutorial` is this project's helper package: it loads and checks data, builds the
@@ -364,9 +396,12 @@ print(f"fraction ZI by the recommended call:          {gene_table['is_zi_calibra
 # ## 7. Saving the results
 #
 # `write_outputs` writes `gene_zi.csv` (with the test's p- and q-values and the recommended
-# call), `gene_label_zi.csv`, `summary.json` and the figures
-# to `output_dir`. It writes everything to a staging folder first and moves the files into
-# place only when all of them exist, so a failed run never leaves half a result behind.
+# call), `gene_label_zi.csv`, `summary.json`, the figures and `results.h5ad`: the analysed
+# AnnData with every gene's results in `var`, the per-cell-type results in `varm` and this
+# summary in `uns`, ready for scanpy (`azt.read_results(output_dir)` reads it back). The
+# summary also records the device the models were trained on. The whole folder is written
+# beside `output_dir` and swapped in at the end: a failed run leaves the previous result as it
+# was, and no file of a previous result survives a new one.
 
 # %%
 summary = {
@@ -383,8 +418,10 @@ summary = {
     "max_epochs": train_kwargs["max_epochs"],
     "batch_size": train_kwargs["batch_size"],
     "lr": train_kwargs["plan_kwargs"]["lr"],
+    "accelerator": accelerator,
+    **azt.training_device(model_gene),
     "package_versions": versions,
     **azt.fraction_summary(gene_table, gene_label_table, expression_cutoff),
 }
-written = azt.write_outputs(output_dir, gene_table, gene_label_table, summary, figures)
+written = azt.write_outputs(output_dir, gene_table, gene_label_table, summary, figures, adata=adata)
 print(f"Wrote to {output_dir}/: " + ", ".join(str(path) for path in written))

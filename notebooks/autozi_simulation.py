@@ -61,6 +61,33 @@ pln_dir = None
 output_dir = "results_simulation"
 
 # %% [markdown]
+# Every parameter is checked before anything is simulated or trained; a value that cannot work
+# stops the run here, with a message naming the parameter, the value and what is accepted.
+# `seeds` may come from the command line as one number (`-p seeds 0`), as text
+# (`-p seeds "[0, 1]"`) or as a YAML list (`-y "seeds: [0, 1]"`); the check turns each of
+# these into a list of seeds.
+
+# %%
+import autozi_tutorial as azt
+
+seeds = azt.check_simulation_parameters(
+    n_cells=n_cells,
+    n_genes=n_genes,
+    n_cell_types=n_cell_types,
+    zi_share=zi_share,
+    dropout_low=dropout_low,
+    dropout_high=dropout_high,
+    n_spike_ins=n_spike_ins,
+    max_epochs=max_epochs,
+    seeds=seeds,
+    threshold=threshold,
+    fdr=fdr,
+    pln_dir=pln_dir,
+    output_dir=output_dir,
+)
+print(f"Parameters checked; AUTOZI seeds: {seeds}")
+
+# %% [markdown]
 # ## 1. Set-up
 #
 # The helper package simulates data, fits AUTOZI with the main tutorial's settings
@@ -258,8 +285,9 @@ pd.concat(comparison).round(3)
 # %% [markdown]
 # ## 7. Saving the results
 #
-# The per-gene scores, the error-rate tables and the figures go to `output_dir`, written
-# completely or not at all.
+# The per-gene scores, the error-rate tables and the figures go to `output_dir`: the whole
+# folder is written beside it and swapped in at the end, so it holds either the previous
+# result or this one, never a mix. The summary records the accelerator AUTOZI trained on.
 
 # %%
 summary = {
@@ -268,6 +296,7 @@ summary = {
     "n_spike_ins": int(genes["spike_in"].sum()),
     "max_epochs": max_epochs,
     "seeds": seeds,
+    "accelerator": azt.resolve_accelerator("auto"),
     "threshold": threshold,
     "fdr": fdr,
     "seed_agreement": agreement,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import jupytext
@@ -13,13 +14,22 @@ import pandas as pd
 import papermill as pm
 import pytest
 
+from autozi_tutorial import read_results
+from autozi_tutorial.parameters import RESULT_MANIFEST
 from autozi_tutorial.tables import CALIBRATED_COLUMNS, GENE_COLUMNS, GENE_LABEL_COLUMNS
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("*.py"))
 MAIN = NOTEBOOKS / "autozi_pbmc.ipynb"
 # Small enough for CI, large enough that the posteriors move away from their initial values.
+# No accelerator: "auto" follows the AUTOZI_ACCELERATOR switch (see conftest.py).
 SMALL = {"dataset": "pbmc68k", "n_top_genes": 150, "max_epochs": 15, "seed": 3}
+RESULT_FILES = {"gene_zi.csv", "gene_label_zi.csv", "summary.json", "results.h5ad", RESULT_MANIFEST}
+FIGURES = {"zi_probability_hist.png", "zi_probability_vs_expression.png"}
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
 
 
 def _cells(path: Path) -> list[tuple[str, str]]:
@@ -83,14 +93,39 @@ def test_output_contract(runs):
         assert key in summary
     assert summary["dataset"] == "pbmc68k" and summary["seed"] == SMALL["seed"]
     assert summary["package_versions"]["scvi-tools"]
-    assert {p.name for p in (out / "figures").iterdir()} == {
-        "zi_probability_hist.png",
-        "zi_probability_vs_expression.png",
-        "label_zi_fractions.png",
-    }
+    assert _files(out) == RESULT_FILES | {f"figures/{name}" for name in FIGURES | {"label_zi_fractions.png"}}
 
 
-def test_same_seed_gives_identical_posteriors(runs):
+def test_results_anndata_contract(runs):
+    out = runs["first"]
+    genes = pd.read_csv(out / "gene_zi.csv")
+    labels = pd.read_csv(out / "gene_label_zi.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    result = read_results(out)
+    assert result.shape == (summary["n_cells"], summary["n_genes"])
+    assert list(result.var_names) == genes["gene"].tolist()
+    on_var = result.var[genes.columns.drop("gene")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(on_var, genes.drop(columns="gene"), rtol=1e-12)  # CSV rounds floats
+    assert result.uns["autozi"]["summary"] == summary
+    assert result.uns["autozi"]["labels"] == list(summary["labels"])
+    zi_prob = result.varm["label_zi_prob"]
+    for row in labels.sample(25, random_state=0).itertuples():
+        assert zi_prob.loc[row.gene, row.label] == pytest.approx(row.zi_prob)
+    counts = result.layers["counts"]
+    np.testing.assert_array_equal(counts.data, np.round(counts.data))
+    means = np.asarray(counts.astype(np.float64).mean(axis=0)).ravel()
+    np.testing.assert_allclose(means, genes["mean_counts"], rtol=1e-9)
+
+
+def test_training_device_follows_the_switch(runs, expected_device_type):
+    summary = json.loads((runs["first"] / "summary.json").read_text())
+    assert summary["device"].split(":")[0] == expected_device_type, summary["device"]
+    assert (summary["device_name"] is not None) == (expected_device_type == "cuda")
+
+
+def test_same_seed_gives_identical_posteriors(runs, expected_device_type):
+    if expected_device_type != "cpu":
+        pytest.skip("identical posteriors for a fixed seed are promised on the CPU only")
     first = pd.read_csv(runs["first"] / "gene_zi.csv")
     again = pd.read_csv(runs["again"] / "gene_zi.csv")
     pd.testing.assert_frame_equal(first, again)
@@ -122,10 +157,11 @@ def test_bad_user_file_fails_before_training_and_writes_nothing(tmp_path, counts
     assert not any(".train(" in source for source in sources)
 
 
-def test_user_file_without_labels(tmp_path, counts_adata):
+def test_user_file_without_labels_replaces_a_labelled_result(tmp_path, counts_adata, runs):
     path = tmp_path / "mine.h5ad"
     del counts_adata.obs["cell_type"]
     counts_adata.write_h5ad(path)
+    shutil.copytree(runs["first"], tmp_path / "mine")  # an earlier, labelled result in the same folder
     out = _run(tmp_path, "mine", dataset=str(path), counts_layer="counts", n_top_genes=20, max_epochs=5)
     summary = json.loads((out / "summary.json").read_text())
     genes = pd.read_csv(out / "gene_zi.csv")
@@ -133,7 +169,7 @@ def test_user_file_without_labels(tmp_path, counts_adata):
     assert summary["dataset"] == str(path) and summary["labels_key"] is None
     assert summary["labels"] == {} and labels.empty and list(labels.columns) == GENE_LABEL_COLUMNS
     assert len(genes) == 20 and genes["lrt_qvalue"].notna().all()
-    assert {p.name for p in (out / "figures").iterdir()} == {
-        "zi_probability_hist.png",
-        "zi_probability_vs_expression.png",
-    }
+    # Nothing of the labelled run survives, label figure included.
+    assert _files(out) == RESULT_FILES | {f"figures/{name}" for name in FIGURES}
+    result = read_results(out)
+    assert result.uns["autozi"]["labels"] == [] and result.n_vars == 20

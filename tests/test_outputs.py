@@ -1,11 +1,14 @@
 import json
+import os
+import stat
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 
-from autozi_tutorial import fraction_summary, package_versions, write_outputs
+from autozi_tutorial import ParameterError, fraction_summary, package_versions, write_outputs
+from autozi_tutorial.parameters import RESULT_MANIFEST
 from autozi_tutorial.tables import GENE_LABEL_COLUMNS
 
 
@@ -76,3 +79,116 @@ def test_fraction_summary_per_label(gene_table):
 def test_package_versions_reports_missing_as_none():
     versions = package_versions(("scvi-tools", "surely-not-installed-package"))
     assert versions["scvi-tools"] and versions["surely-not-installed-package"] is None
+
+
+# Whole-folder results: written beside output_dir, swapped in at the end, never mixed.
+
+
+def _tree(folder):
+    """Every file under ``folder`` (hidden ones included) -> its bytes."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def test_failure_mid_write_keeps_previous_result_and_shows_nothing_new(tmp_path, gene_table, monkeypatch):
+    out = tmp_path / "out"
+    write_outputs(out, gene_table, None, {"run": 1})
+    before = _tree(out)
+    written_tables = []
+    real_to_csv = pd.DataFrame.to_csv
+
+    def fail_on_second_table(self, path, *args, **kwargs):
+        if written_tables:
+            raise OSError("disk full")
+        written_tables.append(path)
+        return real_to_csv(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_on_second_table)
+    with pytest.raises(OSError, match="disk full"):
+        write_outputs(out, gene_table.assign(zi_prob=0.0), None, {"run": 2})
+    assert written_tables and written_tables[0].name == "gene_zi.csv"  # failed part-way through
+    assert _tree(out) == before
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]  # no staging folder left
+
+
+def test_failure_while_swapping_restores_previous_result(tmp_path, gene_table, monkeypatch):
+    out = tmp_path / "out"
+    write_outputs(out, gene_table, None, {"run": 1})
+    before = _tree(out)
+    real_rename = os.rename
+
+    def fail_moving_new_folder_in(source, target):
+        if ".out.new-" in str(source):
+            raise OSError("rename failed")
+        return real_rename(source, target)
+
+    monkeypatch.setattr(os, "rename", fail_moving_new_folder_in)
+    with pytest.raises(OSError, match="rename failed"):
+        write_outputs(out, gene_table, None, {"run": 2})
+    assert _tree(out) == before
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
+
+
+def test_no_file_of_an_earlier_run_survives(tmp_path, gene_table):
+    out = tmp_path / "out"
+    label_table = pd.concat([gene_table.assign(label="A"), gene_table.assign(label="B")])[GENE_LABEL_COLUMNS]
+    fig, _ = plt.subplots()
+    write_outputs(out, gene_table, label_table, {"run": "labelled"}, {"label_zi_fractions": fig, "hist": fig})
+    assert (out / "figures" / "label_zi_fractions.png").exists()
+    written = write_outputs(out, gene_table, None, {"run": "unlabelled"}, {"hist": fig})
+    plt.close(fig)
+    expected = {"gene_zi.csv", "gene_label_zi.csv", "summary.json", "figures/hist.png"}
+    assert {str(path) for path in written} == expected
+    assert set(_tree(out)) == expected | {RESULT_MANIFEST}
+    assert pd.read_csv(out / "gene_label_zi.csv").empty
+
+
+def test_files_no_run_wrote_are_kept(tmp_path, gene_table):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "autozi_pbmc.ipynb").write_text("executed notebook")  # papermill writes it here first
+    write_outputs(out, gene_table, None, {"run": 1})
+    (out / "figures").mkdir()
+    (out / "figures" / "notes.txt").write_text("mine")
+    write_outputs(out, gene_table, None, {"run": 2})
+    assert (out / "autozi_pbmc.ipynb").read_text() == "executed notebook"
+    assert (out / "figures" / "notes.txt").read_text() == "mine"
+    assert json.loads((out / "summary.json").read_text()) == {"run": 2}
+
+
+def test_folder_with_unrelated_files_is_refused_untouched(tmp_path, gene_table):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    with pytest.raises(ParameterError, match=r"output_dir=.*thesis\.tex.*choose a new or empty folder"):
+        write_outputs(out, gene_table, None, {"run": 1})
+    assert _tree(out) == {"thesis.tex": b"years of work"}
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
+
+
+def test_result_folder_gets_ordinary_permissions(tmp_path, gene_table):
+    umask = os.umask(0o022)
+    try:
+        write_outputs(tmp_path / "out", gene_table, None, {"run": 1})
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+
+
+def test_result_written_before_manifests_is_replaced(tmp_path, gene_table):
+    out = tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    for name in ("gene_zi.csv", "summary.json", "figures/label_zi_fractions.png", "autozi_pbmc.ipynb"):
+        (out / name).write_text("old")
+    write_outputs(out, gene_table, None, {"run": 2})
+    assert set(_tree(out)) == {
+        "gene_zi.csv",
+        "gene_label_zi.csv",
+        "summary.json",
+        "autozi_pbmc.ipynb",
+        RESULT_MANIFEST,
+    }
+    assert (out / "autozi_pbmc.ipynb").read_text() == "old"
+    (out / RESULT_MANIFEST).unlink()
+    (out / "data.csv").write_text("mine")  # not a file these notebooks write
+    with pytest.raises(ParameterError, match=r"data\.csv"):
+        write_outputs(out, gene_table, None, {"run": 3})

@@ -34,6 +34,7 @@ from .parameters import (
     parse_seeds,
 )
 from .plots import (
+    plot_calls,
     plot_label_zi_fractions,
     plot_zi_probability_hist,
     plot_zi_probability_vs_expression,
@@ -46,7 +47,14 @@ from .simulation import (
     simulate_nb,
     simulate_pln,
 )
-from .tables import add_calibrated_call, gene_label_zi_table, gene_zi_table, group_means, zi_fractions
+from .tables import (
+    MIN_CELLS_PER_TYPE,
+    add_calibrated_call,
+    gene_label_zi_table,
+    gene_zi_table,
+    group_means,
+    zi_fractions,
+)
 from .validation import InputDataError, counts_matrix, validate_anndata, validate_counts
 from .zi import call_zi, check_autozi_priors, registry_labels, zi_probability
 
@@ -56,6 +64,7 @@ __all__ = [
     "ACCELERATOR_ENV",
     "CANDIDATES",
     "DATASET_DEFAULTS",
+    "MIN_CELLS_PER_TYPE",
     "OFFSET_MODEL",
     "TRAINING_PRESETS",
     "InputDataError",
@@ -90,6 +99,7 @@ __all__ = [
     "load_pln_parameters",
     "package_versions",
     "parse_seeds",
+    "plot_calls",
     "plot_label_zi_fractions",
     "plot_zi_probability_hist",
     "plot_zi_probability_vs_expression",

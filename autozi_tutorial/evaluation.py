@@ -204,7 +204,9 @@ def score_simulated_genes(
     for seed in seeds:
         model = fit_autozi_model(adata, max_epochs=max_epochs, seed=seed, **keys)
         posterior = model.get_alphas_betas()
-        table[f"zi_prob_seed{seed}"] = zi_probability(posterior["alpha_posterior"], posterior["beta_posterior"])
+        table[f"zi_prob_seed{seed}"] = zi_probability(
+            posterior["alpha_posterior"], posterior["beta_posterior"]
+        )
         if seed == seeds[0]:
             autozi_offsets = latent_log_means(model)
     table["zi_prob"] = table[f"zi_prob_seed{seeds[0]}"]
@@ -219,7 +221,9 @@ def score_simulated_genes(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # convergence is recorded per gene instead
         _add_test(table, "lrt_types", zinb_lrt(adata, **keys), fdr)
-        _add_test(table, "lrt_clusters", zinb_lrt(clustered, labels_key="fine_cluster", batch_key=batch_key), fdr)
+        _add_test(
+            table, "lrt_clusters", zinb_lrt(clustered, labels_key="fine_cluster", batch_key=batch_key), fdr
+        )
         _add_test(table, "lrt_autozi", zinb_lrt(adata, batch_key=batch_key, offsets=autozi_offsets), fdr)
         _add_test(table, "lrt_latent", zinb_lrt(adata, batch_key=batch_key, offsets=offsets), fdr)
         if labels_key is not None:

@@ -149,7 +149,16 @@ def _entry_terms(
     sp_ = torch.nn.functional.softplus(x)
     log_p0 = -theta * sp_
     is_zero = y == 0
-    log_nb = _lgamma_ratio(y, theta) + log_p0 + y * (x - sp_)
+    # The gamma-function differences vanish at y = 0: evaluate them at the non-zero counts only.
+    rows, cols = torch.nonzero(~is_zero, as_tuple=True)
+    y_nz, theta_nz = y[rows, cols], theta.expand_as(y)[rows, cols]
+
+    def at_counts(ratio) -> torch.Tensor:
+        dense = torch.zeros_like(eta)
+        dense[rows, cols] = ratio(y_nz, theta_nz)
+        return dense
+
+    log_nb = at_counts(_lgamma_ratio) + log_p0 + y * (x - sp_)
     if pi is None:
         log_lik = log_nb
     else:
@@ -165,8 +174,8 @@ def _entry_terms(
     g_eta = one_r * y - theta * r
     h_eta = -(theta + y) * r * one_r
     # d/dpsi = theta * d/dtheta; (mu - y) / (theta + mu) = (1 - r) (mu - y) / theta
-    g_psi = theta * (_digamma_ratio(y, theta) - sp_) + one_r * mu_minus_y
-    h_psi = theta**2 * _trigamma_ratio(y, theta) + theta * r**2 + one_r**2 * y + g_psi
+    g_psi = theta * (at_counts(_digamma_ratio) - sp_) + one_r * mu_minus_y
+    h_psi = theta**2 * at_counts(_trigamma_ratio) + theta * r**2 + one_r**2 * y + g_psi
     h_eta_psi = -r * one_r * mu_minus_y
     terms = _Entries(log_lik, g_eta, g_psi, h_eta, h_eta_psi, h_psi)
     if pi is None:
@@ -197,7 +206,7 @@ def _entry_terms(
 
 @dataclass
 class _Design:
-    """Cell-level design: log-mean covariates ``mean`` (cells x p) and dispersion groups ``disp`` (cells x d)."""
+    """Cell-level design: log-mean covariates ``mean`` (cells x p), dispersion groups ``disp`` (cells x d)."""
 
     mean: torch.Tensor
     disp: torch.Tensor
@@ -207,6 +216,7 @@ class _Design:
         return (left[:, :, None] * right[:, None, :]).reshape(left.shape[0], -1)
 
     def __post_init__(self) -> None:
+        self.one_dispersion = self.disp.shape[1] == 1
         self.mean_mean = self.outer(self.mean, self.mean)
         self.mean_disp = self.outer(self.mean, self.disp)
         self.disp_disp = self.outer(self.disp, self.disp)
@@ -223,16 +233,21 @@ class _Fit:
     converged: torch.Tensor  # genes, bool
 
 
+def _log_theta(design: _Design, phi: torch.Tensor) -> torch.Tensor:
+    """Per-entry log(theta): a 1 x genes row (broadcast) with one dispersion per gene."""
+    return phi if design.one_dispersion else design.disp @ phi
+
+
 def _gene_log_lik(y, offset, design: _Design, beta, phi, pi) -> torch.Tensor:
     eta = offset + design.mean @ beta
-    psi = design.disp @ phi
+    psi = _log_theta(design, phi)
     return _entry_terms(y, eta, psi, pi, derivatives=False).log_lik.sum(0)
 
 
 def _gradient_and_hessian(y, offset, design: _Design, beta, phi, pi):
     """Per-gene gradient (genes x k) and Hessian (genes x k x k) over (beta, phi[, pi])."""
     eta = offset + design.mean @ beta
-    psi = design.disp @ phi
+    psi = _log_theta(design, phi)
     t = _entry_terms(y, eta, psi, pi, derivatives=True)
     p, d, n_genes = beta.shape[0], phi.shape[0], y.shape[1]
     blocks_g = [design.mean.T @ t.g_eta, design.disp.T @ t.g_psi]
@@ -274,7 +289,9 @@ def _newton_direction(gradient: torch.Tensor, hessian: torch.Tensor, free: torch
             break
         damping = torch.where(failed, torch.where(damping > 0, damping * 100, scale * 1e-10), damping)
         if attempt == 11:
-            factor = torch.where(failed[:, None, None], torch.diag_embed(scale[:, None].expand(-1, k)).sqrt(), factor)
+            factor = torch.where(
+                failed[:, None, None], torch.diag_embed(scale[:, None].expand(-1, k)).sqrt(), factor
+            )
     delta = torch.cholesky_solve(g[:, :, None], factor)[:, :, 0]
     delta = torch.where(free, delta, 0.0)
     return delta, (g * delta).sum(1).clamp_min(0.0)
@@ -311,7 +328,9 @@ def _fit_chunk(
         gradient, hessian, current = _gradient_and_hessian(ya, oa, design, b, f, pa)
         # Parameters at a bound with the likelihood pushing outwards stay out of the step.
         free = torch.ones_like(gradient, dtype=torch.bool)
-        free[:, p : p + d] = ~(((f.T <= low) & (gradient[:, p : p + d] < 0)) | ((f.T >= high) & (gradient[:, p : p + d] > 0)))
+        free[:, p : p + d] = ~(
+            ((f.T <= low) & (gradient[:, p : p + d] < 0)) | ((f.T >= high) & (gradient[:, p : p + d] > 0))
+        )
         if pa is not None:
             free[:, -1] = ~((pa <= 0) & (gradient[:, -1] <= 0))
         delta, decrement = _newton_direction(gradient, hessian, free)
@@ -319,7 +338,12 @@ def _fit_chunk(
         # Shorten (never bend) long steps: no log-mean or log-theta moves by more than 2 at once.
         longest = delta[:, : p + d].abs().amax(1)
         delta = delta * (2.0 / longest.clamp_min(2.0))[:, None]
-        new_b, new_f, new_p, new_ll = b.clone(), f.clone(), None if pa is None else pa.clone(), current.clone()
+        new_b, new_f, new_p, new_ll = (
+            b.clone(),
+            f.clone(),
+            None if pa is None else pa.clone(),
+            current.clone(),
+        )
         pending = torch.nonzero(~done).ravel()
         for halving in range(30):
             if len(pending) == 0:
@@ -363,7 +387,7 @@ def _nb_start(y: torch.Tensor, offset: torch.Tensor, design: _Design) -> tuple[t
 def _excess_zeros(y: torch.Tensor, offset: torch.Tensor, design: _Design, fit: _Fit) -> torch.Tensor:
     """Share of zeros beyond the NB fit's expectation, as a ZINB starting value for pi."""
     eta = offset + design.mean @ fit.beta
-    psi = design.disp @ fit.phi
+    psi = _log_theta(design, fit.phi)
     expected = torch.exp(-psi.exp() * torch.nn.functional.softplus(eta - psi)).mean(0)
     observed = (y == 0).to(y.dtype).mean(0)
     return ((observed - expected) / (1.0 - expected).clamp_min(1e-6)).clamp(0.01, 0.9)
@@ -372,7 +396,9 @@ def _excess_zeros(y: torch.Tensor, offset: torch.Tensor, design: _Design, fit: _
 def _test_chunk(y, offset, design: _Design, max_iter: int, tol: float) -> dict[str, torch.Tensor]:
     """NB fit, ZINB fit from it, NB refit from the ZINB; the statistic against the best NB."""
     nb = _fit_chunk(y, offset, design, _nb_start(y, offset, design), None, max_iter, tol)
-    zinb = _fit_chunk(y, offset, design, (nb.beta, nb.phi), _excess_zeros(y, offset, design, nb), max_iter, tol)
+    zinb = _fit_chunk(
+        y, offset, design, (nb.beta, nb.phi), _excess_zeros(y, offset, design, nb), max_iter, tol
+    )
     improved = torch.nonzero(zinb.log_lik > nb.log_lik).ravel()
     if len(improved):
         o = offset if offset.shape[1] == 1 else offset[:, improved]
@@ -497,7 +523,9 @@ def zinb_lrt(
     else:
         offsets = np.asarray(offsets)
         if offsets.shape != adata.shape:
-            raise InputDataError(f"offsets has shape {offsets.shape}; it must be cells x genes {adata.shape}.")
+            raise InputDataError(
+                f"offsets has shape {offsets.shape}; it must be cells x genes {adata.shape}."
+            )
         if not np.isfinite(offsets).all():
             raise InputDataError("offsets has non-finite values; pass log-means from a latent model.")
     design = _design(adata, labels_key, batch_key, dispersion)
@@ -508,7 +536,9 @@ def zinb_lrt(
     for start in range(0, adata.n_vars, chunk_size):
         stop = min(start + chunk_size, adata.n_vars)
         y = _dense_columns(counts, start, stop)
-        offset = cell_offsets if offsets is None else torch.as_tensor(offsets[:, start:stop], dtype=torch.float64)
+        offset = (
+            cell_offsets if offsets is None else torch.as_tensor(offsets[:, start:stop], dtype=torch.float64)
+        )
         # A gene without counts has nothing to test: NaN, and no fit.
         testable = torch.nonzero(y.sum(0) > 0).ravel()
         part = pd.DataFrame(np.nan, index=range(stop - start), columns=list(_RESULT_COLUMNS))
@@ -596,7 +626,8 @@ def zinb_lrt_by_label(
     if len(unconverged):
         pairs = ", ".join(f"{g} in {lab}" for g, lab in unconverged[["gene", "label"]].head(10).to_numpy())
         warnings.warn(
-            f"{len(unconverged)} gene x cell-type fits did not converge ({pairs}); their p-values are not reliable.",
+            f"{len(unconverged)} gene x cell-type fits did not converge ({pairs}); their p-values "
+            "are not reliable.",
             RuntimeWarning,
             stacklevel=2,
         )

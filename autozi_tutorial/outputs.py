@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from .parameters import RESULT_MANIFEST, ParameterError, check_output_dir, previous_result_files
 from .results import RESULTS_FILE, results_anndata
-from .tables import GENE_LABEL_COLUMNS, zi_fractions
+from .tables import CALIBRATED_COLUMNS, GENE_LABEL_COLUMNS, zi_fractions
 
 PACKAGE = "autozi-tutorial"
 REPORTED_PACKAGES = (PACKAGE, "scvi-tools", "torch", "scanpy", "anndata", "numpy", "scipy")
@@ -53,21 +53,19 @@ def fraction_summary(
     gene_label_table: pd.DataFrame | None,
     expression_cutoff: float,
 ) -> dict[str, Any]:
-    """ZI fractions for ``summary.json``: overall, per label under ``"labels"``, and
-    ``calibrated_zi_fraction`` when the gene table has the recommended call."""
-    overall = zi_fractions(gene_table, expression_cutoff).iloc[0]
-    summary: dict[str, Any] = {
-        key: overall[key]
-        for key in ("zi_fraction", "sufficient_expression_fraction", "zi_fraction_sufficient")
-    }
-    if "is_zi_calibrated" in gene_table:
-        summary["calibrated_zi_fraction"] = gene_table["is_zi_calibrated"].mean()
+    """ZI fractions for ``summary.json``: overall, and per label under ``"labels"``.
+
+    The keys are the columns of :func:`autozi_tutorial.zi_fractions` (with the recommended
+    call's ``calibrated_*`` fractions when the tables have it); per label, ``n_genes`` is the
+    number of testable genes there.
+    """
+    summary: dict[str, Any] = (
+        zi_fractions(gene_table, expression_cutoff).drop(columns="n_genes").iloc[0].to_dict()
+    )
     summary["labels"] = {}
     if gene_label_table is not None:
         by_label = zi_fractions(gene_label_table, expression_cutoff, by="label")
-        summary["labels"] = {
-            str(row.pop("label")): row for row in by_label.drop(columns="n_genes").to_dict("records")
-        }
+        summary["labels"] = {str(row.pop("label")): row for row in by_label.to_dict("records")}
     return _json_safe(summary)
 
 
@@ -206,7 +204,7 @@ def write_outputs(
         The AnnData the models were trained on (raw counts in ``layers["counts"]``).
     """
     if gene_label_table is None:
-        gene_label_table = pd.DataFrame(columns=GENE_LABEL_COLUMNS)
+        gene_label_table = pd.DataFrame(columns=GENE_LABEL_COLUMNS + CALIBRATED_COLUMNS)
     tables = {"gene_zi.csv": gene_table, "gene_label_zi.csv": gene_label_table}
     anndatas = None
     if adata is not None:

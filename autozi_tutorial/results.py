@@ -6,9 +6,9 @@ Layout (written by :func:`results_anndata`, read back by :func:`read_results`):
   ``layers["counts"]``: the raw counts; ``obs``: the cells' annotations;
 - ``var``: the gene-level results, the columns of ``gene_zi.csv`` (``zi_prob``, ``is_zi``,
   ``is_zi_calibrated``, ...), next to the gene-selection columns;
-- ``varm["label_<column>"]``: the per-cell-type results of ``gene_label_zi.csv``
-  (``label_zi_prob``, ``label_is_zi``, ``label_alpha_posterior``, ``label_beta_posterior``,
-  ``label_mean_counts``, ``label_mean_lognorm``), genes x cell types, one column per label;
+- ``varm["label_<column>"]``: every per-cell-type column of ``gene_label_zi.csv``
+  (``label_zi_prob``, ``label_is_zi``, ``label_testable``, ``label_lrt_qvalue``,
+  ``label_is_zi_calibrated``, ...), genes x cell types, one column per label;
 - ``uns["autozi"]``: ``labels`` (the cell types, in the order of those columns),
   ``labels_key``, and ``summary``: ``summary.json`` as JSON text (parameters, training
   settings, device, package versions and fractions), which :func:`read_results` decodes.
@@ -27,15 +27,12 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .tables import GENE_LABEL_COLUMNS
 from .validation import counts_matrix
 
 #: File name of the AnnData result in a run's output folder.
 RESULTS_FILE = "results.h5ad"
 #: Key of the run's metadata in ``uns``.
 UNS_KEY = "autozi"
-#: Per-label columns of ``gene_label_zi.csv`` stored in ``varm`` as ``label_<column>``.
-LABEL_RESULT_COLUMNS = GENE_LABEL_COLUMNS[2:]
 
 
 def _without_scvi(frame: pd.DataFrame) -> pd.DataFrame:
@@ -102,7 +99,7 @@ def results_anndata(
         table = gene_label_table.assign(label=gene_label_table["label"].astype(str))
         if set(table["gene"]) != set(genes):
             raise ValueError("gene_label_table must cover exactly the genes of adata.var_names.")
-        for column in LABEL_RESULT_COLUMNS:
+        for column in table.columns.drop(["gene", "label"]):
             frame = table.pivot(index="gene", columns="label", values=column)
             frame = frame.reindex(index=genes, columns=labels)
             frame.columns = pd.Index(labels)

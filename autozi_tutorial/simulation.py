@@ -225,7 +225,9 @@ def simulate_nb(
     return _as_anndata(np.hstack([counts, spikes]), cell_type, var, obs_extra)
 
 
-def _spike_ins(size_factor: np.ndarray, n_spike_ins: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _spike_ins(
+    size_factor: np.ndarray, n_spike_ins: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """ERCC-like spike-ins: Poisson sampling of a fixed concentration scaled by each cell's size."""
     concentration = np.exp(rng.uniform(np.log(0.1), np.log(50.0), size=n_spike_ins))
     spike_mean = size_factor[:, None] * concentration[None, :]

@@ -25,6 +25,8 @@ GENE_COLUMNS = [
 GENE_LABEL_COLUMNS = ["gene", "label", *GENE_COLUMNS[1:], "testable"]
 #: Columns the recommended call adds to the gene and gene-label tables.
 CALIBRATED_COLUMNS = ["lrt_pvalue", "lrt_qvalue", "is_zi_calibrated"]
+#: Cell types with fewer cells than this give little evidence either way (warned about).
+MIN_CELLS_PER_TYPE = 30
 FRACTION_COLUMNS = [
     "n_genes",
     "zi_fraction",
@@ -194,7 +196,9 @@ def add_calibrated_call(table: pd.DataFrame, lrt: pd.DataFrame, fdr: float = 0.0
     lrt_index = pd.MultiIndex.from_frame(lrt[keys].astype(str)) if len(keys) > 1 else lrt["gene"]
     matched = lrt.set_index(lrt_index)[["lrt_pvalue", "lrt_qvalue"]].reindex(index)
     if not index.isin(lrt_index).all():
-        raise ValueError(f"lrt lacks some rows of the table (matched on {keys}); run the test on the same AnnData.")
+        raise ValueError(
+            f"lrt lacks some rows of the table (matched on {keys}); run the test on the same AnnData."
+        )
     result = table.copy()
     result["lrt_pvalue"] = matched["lrt_pvalue"].to_numpy()
     result["lrt_qvalue"] = matched["lrt_qvalue"].to_numpy()
@@ -245,5 +249,8 @@ def zi_fractions(table: pd.DataFrame, expression_cutoff: float = 1.0, by: str | 
     """
     if by is None:
         return pd.DataFrame([_fractions(table, expression_cutoff)]).astype({"n_genes": int})
-    rows = [{by: key, **_fractions(group, expression_cutoff)} for key, group in table.groupby(by, observed=True, sort=False)]
+    rows = [
+        {by: key, **_fractions(group, expression_cutoff)}
+        for key, group in table.groupby(by, observed=True, sort=False)
+    ]
     return pd.DataFrame(rows).astype({"n_genes": int})

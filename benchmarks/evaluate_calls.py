@@ -139,7 +139,12 @@ def report(out: Path, name: str) -> None:
                 and sum(spike_calls) == 0
             ),
         }
-    summary = {"target": TARGET, "paper": PAPER, "verdict": verdict, "error_rates": overall.to_dict("records")}
+    summary = {
+        "target": TARGET,
+        "paper": PAPER,
+        "verdict": verdict,
+        "error_rates": overall.to_dict("records"),
+    }
     (out / f"{name}_report.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     columns = ["design", "genes", "method", "n_genes", "n_zi", "tpr", "fpr", "precision", "roc_auc"]
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 200):

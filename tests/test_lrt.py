@@ -80,7 +80,9 @@ def _statsmodels_fits(y: np.ndarray, exog: np.ndarray, offset: np.ndarray) -> tu
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         group_means = (exog.T @ y + 0.1) / (exog.T @ np.exp(offset))
-        poisson = sm.Poisson(y, exog, offset=offset).fit(start_params=np.log(group_means), disp=0, maxiter=100)
+        poisson = sm.Poisson(y, exog, offset=offset).fit(
+            start_params=np.log(group_means), disp=0, maxiter=100
+        )
         nb_model = sm.NegativeBinomial(y, exog, offset=offset, loglike_method="nb2")
 
         def nb_fit():
@@ -180,7 +182,9 @@ def test_batch_covariate_removes_a_batch_driven_false_call():
     mean = np.where(batch == 1, 0.5, 8.0)
     counts = rng.negative_binomial(5.0, 5.0 / (5.0 + mean))[:, None] + np.zeros((1, 1), dtype=int)
     counts = np.hstack([counts, rng.negative_binomial(5.0, 5.0 / (5.0 + 4.0), size=(n_cells, 1))])
-    obs = pd.DataFrame({"batch": pd.Categorical(np.where(batch, "b", "a"))}, index=[f"c{i}" for i in range(n_cells)])
+    obs = pd.DataFrame(
+        {"batch": pd.Categorical(np.where(batch, "b", "a"))}, index=[f"c{i}" for i in range(n_cells)]
+    )
     adata = _adata(counts, obs)
     known_depth = np.zeros(adata.shape)
     without = zinb_lrt(adata, offsets=known_depth)

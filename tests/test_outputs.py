@@ -9,7 +9,7 @@ import pytest
 
 from autozi_tutorial import ParameterError, fraction_summary, package_versions, write_outputs
 from autozi_tutorial.parameters import RESULT_MANIFEST
-from autozi_tutorial.tables import GENE_LABEL_COLUMNS
+from autozi_tutorial.tables import CALIBRATED_COLUMNS, GENE_LABEL_COLUMNS
 
 
 @pytest.fixture
@@ -23,6 +23,7 @@ def gene_table():
             "is_zi": [True, False],
             "mean_counts": [1.0, 2.0],
             "mean_lognorm": [0.5, 2.0],
+            "is_zi_calibrated": [False, True],
         }
     )
 
@@ -36,7 +37,7 @@ def test_writes_contract_files(tmp_path, gene_table):
     assert names == {"gene_zi.csv", "gene_label_zi.csv", "summary.json", "figures/hist.png"}
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out" / "gene_zi.csv"), gene_table)
     labels = pd.read_csv(tmp_path / "out" / "gene_label_zi.csv")
-    assert list(labels.columns) == GENE_LABEL_COLUMNS and labels.empty
+    assert list(labels.columns) == GENE_LABEL_COLUMNS + CALIBRATED_COLUMNS and labels.empty
     assert json.loads((tmp_path / "out" / "summary.json").read_text()) == {
         "zi_fraction": 0.5,
         "missing": None,
@@ -70,9 +71,12 @@ def test_fraction_summary_per_label(gene_table):
     assert summary["labels"]["A"]["zi_fraction"] == 0.5
     assert summary["labels"]["B"]["zi_fraction"] == 0.0
     assert set(summary["labels"]["A"]) == {
+        "n_genes",
         "zi_fraction",
         "sufficient_expression_fraction",
         "zi_fraction_sufficient",
+        "calibrated_zi_fraction",
+        "calibrated_zi_fraction_sufficient",
     }
 
 
@@ -130,7 +134,9 @@ def test_failure_while_swapping_restores_previous_result(tmp_path, gene_table, m
 
 def test_no_file_of_an_earlier_run_survives(tmp_path, gene_table):
     out = tmp_path / "out"
-    label_table = pd.concat([gene_table.assign(label="A"), gene_table.assign(label="B")])[GENE_LABEL_COLUMNS]
+    label_table = pd.concat([gene_table.assign(label="A"), gene_table.assign(label="B")]).assign(
+        testable=True
+    )
     fig, _ = plt.subplots()
     write_outputs(out, gene_table, label_table, {"run": "labelled"}, {"label_zi_fractions": fig, "hist": fig})
     assert (out / "figures" / "label_zi_fractions.png").exists()

@@ -65,21 +65,57 @@ def test_gene_label_table_rejects_unknown_labels(counts_adata):
 def test_zi_fractions_hand_computed():
     table = pd.DataFrame(
         {
-            "label": ["a", "a", "a", "a", "b", "b"],
-            "is_zi": [True, True, False, False, False, False],
-            "mean_lognorm": [2.0, 0.1, 3.0, 1.5, 0.2, 0.3],
+            "label": ["a", "a", "a", "a", "a", "b", "b"],
+            "is_zi": [True, True, False, False, False, False, False],
+            "is_zi_calibrated": [True, False, False, True, False, False, False],
+            "mean_counts": [2.0, 0.1, 3.0, 1.5, 0.0, 0.2, 0.3],
+            "testable": [True, True, True, True, False, True, True],
         }
     )
     overall = zi_fractions(table, expression_cutoff=1.0).iloc[0]
-    assert overall["n_genes"] == 6
+    assert overall["n_genes"] == 6  # the untestable row is left out
     assert overall["zi_fraction"] == pytest.approx(2 / 6)
     assert overall["sufficient_expression_fraction"] == pytest.approx(3 / 6)
     assert overall["zi_fraction_sufficient"] == pytest.approx(1 / 3)
+    assert overall["calibrated_zi_fraction"] == pytest.approx(2 / 6)
+    assert overall["calibrated_zi_fraction_sufficient"] == pytest.approx(2 / 3)
     by_label = zi_fractions(table, expression_cutoff=1.0, by="label").set_index("label")
+    assert by_label.loc["a", "n_genes"] == 4
     assert by_label.loc["a", "zi_fraction"] == pytest.approx(0.5)
     assert by_label.loc["a", "zi_fraction_sufficient"] == pytest.approx(1 / 3)
     assert by_label.loc["b", "sufficient_expression_fraction"] == 0.0
     assert np.isnan(by_label.loc["b", "zi_fraction_sufficient"])  # no gene passes the cutoff
+
+
+def test_gene_label_table_marks_pairs_without_counts_untestable(counts_adata):
+    counts = counts_adata.layers["counts"].toarray()
+    in_nk = (counts_adata.obs["cell_type"] == "NK").to_numpy()
+    counts[in_nk, 4] = 0
+    counts_adata.layers["counts"] = sp.csr_matrix(counts)
+    n = counts_adata.n_vars
+    certain = {"alpha_posterior": np.full((n, 2), 0.01), "beta_posterior": np.full((n, 2), 50.0)}
+    table = gene_label_zi_table(
+        counts_adata[counts_adata.obs["cell_type"] != "B cell"], certain, ["NK", "T cell"], "cell_type"
+    )
+    pair = table[(table["gene"] == "gene4") & (table["label"] == "NK")].iloc[0]
+    assert not pair["testable"] and np.isnan(pair["zi_prob"]) and not pair["is_zi"]
+    others = table.drop(index=pair.name)
+    assert others["testable"].all() and others["is_zi"].all()
+
+
+def test_add_calibrated_call_to_gene_label_table():
+    labels = pd.DataFrame({"gene": ["a", "a", "b", "b"], "label": pd.Categorical(["x", "y", "x", "y"])})
+    lrt = pd.DataFrame(
+        {
+            "gene": ["b", "a", "b", "a"],
+            "label": ["x", "y", "y", "x"],
+            "lrt_pvalue": [0.001, np.nan, 0.3, 0.002],
+            "lrt_qvalue": [0.004, np.nan, 0.3, 0.004],
+        }
+    )
+    table = add_calibrated_call(labels, lrt)
+    assert table["lrt_pvalue"].tolist()[:1] == [0.002] and np.isnan(table.at[1, "lrt_pvalue"])
+    assert table["is_zi_calibrated"].tolist() == [True, False, True, False]
 
 
 def test_add_calibrated_call_matches_genes_by_name():
@@ -91,5 +127,5 @@ def test_add_calibrated_call_matches_genes_by_name():
     assert table["is_zi_calibrated"].tolist() == [True, False, True]
     assert table["lrt_qvalue"].tolist() == [0.003, 0.5, 0.003]
     assert "lrt_pvalue" not in genes  # the input is left alone
-    with pytest.raises(ValueError, match="lacks some genes"):
+    with pytest.raises(ValueError, match="lacks some rows"):
         add_calibrated_call(genes, lrt.iloc[:2])

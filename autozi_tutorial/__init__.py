@@ -27,6 +27,7 @@ from .plots import (
     plot_zi_probability_hist,
     plot_zi_probability_vs_expression,
 )
+from .progress import TrainingProgress
 from .simulation import load_pln_parameters, simulate_nb, simulate_pln
 from .tables import add_calibrated_call, gene_label_zi_table, gene_zi_table, group_means, zi_fractions
 from .validation import InputDataError, counts_matrix, validate_anndata, validate_counts
@@ -37,6 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DATASET_DEFAULTS",
     "TRAINING_PRESETS",
+    "TrainingProgress",
     "InputDataError",
     "LoadedDataset",
     "add_calibrated_call",

@@ -38,9 +38,9 @@ __version__ = "0.1.0"
 __all__ = [
     "DATASET_DEFAULTS",
     "TRAINING_PRESETS",
-    "TrainingProgress",
     "InputDataError",
     "LoadedDataset",
+    "TrainingProgress",
     "add_calibrated_call",
     "benjamini_hochberg",
     "calibrated_call",

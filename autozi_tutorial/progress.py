@@ -61,8 +61,15 @@ class TrainingProgress(Callback):
     Output of a 60-epoch fit reported every 20 epochs::
 
         AUTOZI: training for 60 epochs on 700 cells, a line every 20 epochs (loss: ...)
-        AUTOZI: epoch   1/60  elapsed 0:01  left ~1:00  loss 1312.4
-        AUTOZI: epoch  20/60  elapsed 0:20  left ~0:40  loss 1006.8
+        AUTOZI: epoch  1/60  elapsed 0:01  left ~1:00  loss 1312.4
+        AUTOZI: epoch 20/60  elapsed 0:20  left ~0:40  loss 1006.8
+
+    Attributes
+    ----------
+    lines : list of str
+        The lines printed so far in the current run, without the ``name`` prefix.
+    epoch_ends : list of float
+        Seconds from the start of training to the end of each epoch.
     """
 
     def __init__(self, every: int = 20, name: str = "AUTOZI", stream: TextIO | None = None) -> None:
@@ -73,6 +80,7 @@ class TrainingProgress(Callback):
         self.name = name
         self.stream = stream
         self.lines: list[str] = []
+        self.epoch_ends: list[float] = []
         self._start = 0.0
 
     def _print(self, trainer, line: str) -> None:
@@ -85,21 +93,24 @@ class TrainingProgress(Callback):
         """Announce the run and start the clock."""
         self._start = time.perf_counter()
         self.lines = []
+        self.epoch_ends = []
         n_cells = _training_cells(trainer)
         cells = f" on {n_cells} cells" if n_cells else ""
         self._print(
             trainer,
-            f"training for {trainer.max_epochs} epochs{cells}, a line every {self.every} epochs "
+            f"training for {trainer.max_epochs} epochs{cells}, a line every "
+            f"{'epoch' if self.every == 1 else f'{self.every} epochs'} "
             "(loss: negative ELBO per cell, lower is better)",
         )
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         """Print a line after the first, every ``every``-th and the last epoch."""
+        elapsed = time.perf_counter() - self._start
+        self.epoch_ends.append(elapsed)
         done = trainer.current_epoch + 1
         total = trainer.max_epochs
         if done != 1 and done % self.every and done != total:
             return
-        elapsed = time.perf_counter() - self._start
         width = len(str(total))
         parts = [f"epoch {done:>{width}}/{total}", f"elapsed {format_duration(elapsed)}"]
         if done < total:
@@ -107,6 +118,19 @@ class TrainingProgress(Callback):
         if LOSS_METRIC in trainer.callback_metrics:
             parts.append(f"loss {float(trainer.callback_metrics[LOSS_METRIC]):.1f}")
         self._print(trainer, "  ".join(parts))
+
+    @property
+    def seconds_per_epoch(self) -> float | None:
+        """Mean duration of the epochs after the first (which includes start-up costs).
+
+        Returns
+        -------
+        float or None
+            Seconds per epoch, None before two epochs have run.
+        """
+        if len(self.epoch_ends) < 2:
+            return None
+        return (self.epoch_ends[-1] - self.epoch_ends[0]) / (len(self.epoch_ends) - 1)
 
 
 def _training_cells(trainer) -> int | None:

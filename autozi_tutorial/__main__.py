@@ -26,9 +26,9 @@ from .progress import TrainingProgress
 #: Packages a learner needs, with the one each is installed by when missing.
 REQUIRED_PACKAGES = ("torch", "scvi-tools", "scanpy", "anndata", "jupyterlab", "jupytext", "papermill")
 INSTALL_HINT = 'pip install -e ".[dev]" (see the README for the torch build to install first)'
-#: Where the lessons look for the data: ``data/`` when run from the repository root (papermill),
-#: ``notebooks/data/`` when JupyterLab runs the notebook inside ``notebooks/``.
-MAIN_NOTEBOOK = Path("notebooks") / "autozi_pbmc.ipynb"
+#: Folders of lessons, relative to the repository root. A lesson looks for ``data/`` in the folder
+#: it runs in: the repository root under papermill, the lesson's own folder in JupyterLab.
+LESSON_FOLDERS = (Path("notebooks"), Path("workshop") / "learner")
 #: Size of the seed's PBMC data against the offline pbmc68k data (cells x genes the lesson keeps),
 #: for a rough time estimate: training time per epoch grows about linearly with both.
 PBMC_SHAPE = (12039, 1000)
@@ -58,11 +58,8 @@ class Report:
 
 
 def default_data_dirs() -> list[Path]:
-    """``data``, plus ``notebooks/data`` when run from the repository root."""
-    dirs = [Path("data")]
-    if MAIN_NOTEBOOK.is_file():
-        dirs.append(Path("notebooks") / "data")
-    return dirs
+    """``data``, plus ``data`` inside each folder of :data:`LESSON_FOLDERS` that holds lessons."""
+    return [Path("data")] + [folder / "data" for folder in LESSON_FOLDERS if any(folder.glob("*.ipynb"))]
 
 
 def _check_packages(report: Report) -> None:
@@ -232,8 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autozi_tutorial", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     data_help = (
-        "folder for the seed's PBMC data (repeat for several); default: data, and notebooks/data "
-        "when run from the repository root, where JupyterLab runs the lesson"
+        "folder for the seed's PBMC data (repeat for several); default: data, and data inside "
+        "notebooks/ and workshop/learner/ when run from the repository root (JupyterLab runs a "
+        "lesson in its own folder)"
     )
     check_parser = commands.add_parser("check", help="verify the environment, the data and a short training")
     check_parser.add_argument("--data-dir", action="append", type=Path, help=data_help)

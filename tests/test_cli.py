@@ -106,6 +106,10 @@ def test_default_data_dirs_follow_where_the_lesson_runs(monkeypatch, tmp_path):
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "autozi_pbmc.ipynb").write_text("{}")
     assert cli.default_data_dirs() == [Path("data"), Path("notebooks") / "data"]
+    (tmp_path / "workshop" / "learner").mkdir(parents=True)
+    assert cli.default_data_dirs() == [Path("data"), Path("notebooks") / "data"]
+    (tmp_path / "workshop" / "learner" / "autozi_pbmc.ipynb").write_text("{}")
+    assert cli.default_data_dirs()[-1] == Path("workshop") / "learner" / "data"
 
 
 def test_unknown_command_is_refused():

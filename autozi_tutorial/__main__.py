@@ -99,9 +99,10 @@ def _check_jupyterlab(report: Report) -> None:
     if viewers.get("python") == "Jupytext Notebook":
         report.ok("JupyterLab opens the notebooks' .py sources as notebooks")
     else:
+        settings = Path(sys.prefix) / "etc" / "jupyter" / "labconfig" / "default_setting_overrides.json"
         report.note(
             "JupyterLab opens the .py sources as text (the .ipynb lessons are unaffected); to open them "
-            "as notebooks run: jupytext-config set-default-viewer python"
+            f'as notebooks, run: jupytext-config --settings-file "{settings}" set-default-viewer python'
         )
 
 

@@ -15,8 +15,8 @@ from typing import TextIO
 
 from lightning.pytorch.callbacks import Callback
 
-#: Metric printed as the loss: scvi-tools' negative evidence lower bound per cell on the
-#: training cells (lower is better).
+#: The metric printed as the loss, scvi-tools' negative evidence lower bound (ELBO) per cell on
+#: the training cells; lower is better.
 LOSS_METRIC = "elbo_train"
 
 

@@ -37,7 +37,7 @@
 # 12,039 cells with the default settings on a 2-core laptop (less with `preset = "fast"`).
 # Training prints a line every few epochs, so you can see it progress.
 #
-# ### How AUTOZI decides, in plain words
+# ## How AUTOZI decides, in plain words
 #
 # - For each gene $g$, AUTOZI considers a number $\delta_g$ between 0 and 1: how much the
 #   gene's counts look like a plain negative binomial. Near 1: plain NB; near 0: zero-inflated.

@@ -52,6 +52,8 @@ def chromium_driver(width: int = 1400, height: int = 1000):
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
         options.add_argument(argument)
+    # Only this machine is reachable: a page that would fetch anything from elsewhere fails here.
+    options.add_argument("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
     options.add_argument(f"--window-size={width},{height}")
     return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
 

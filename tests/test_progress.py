@@ -1,5 +1,8 @@
+import logging
 import re
 
+import nbformat
+import papermill as pm
 import pytest
 import scvi
 
@@ -41,3 +44,26 @@ def test_progress_lines_on_a_tiny_fit(counts_adata, capsys):
     # The printed loss is the one scvi-tools recorded for that epoch.
     history = model.history["elbo_train"]["elbo_train"].to_numpy()
     assert [float(match[4]) for match in epochs] == [round(float(history[e - 1]), 1) for e in (1, 2, 4, 5)]
+
+
+TINY_FIT = """
+import numpy as np, scvi, anndata
+from autozi_tutorial import TrainingProgress
+counts = np.random.default_rng(0).negative_binomial(2, 0.3, size=(120, 15)).astype("float32")
+data = anndata.AnnData(counts)
+scvi.model.AUTOZI.setup_anndata(data)
+scvi.model.AUTOZI(data).train(
+    max_epochs=4, accelerator="cpu", enable_progress_bar=False, callbacks=[TrainingProgress(every=2)]
+)
+"""
+
+
+def test_progress_lines_reach_papermill_logs(tmp_path, caplog):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(TINY_FIT)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, tmp_path / "fit.ipynb")
+    with caplog.at_level(logging.INFO, logger="papermill"):
+        pm.execute_notebook(tmp_path / "fit.ipynb", tmp_path / "out.ipynb", log_output=True)
+    logged = [line for record in caplog.records for line in record.getMessage().splitlines()]
+    assert any(line.startswith("AUTOZI: training for 4 epochs") for line in logged), logged
+    assert [line.split()[2] for line in logged if line.startswith("AUTOZI: epoch")] == ["1/4", "2/4", "4/4"]

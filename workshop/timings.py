@@ -96,7 +96,8 @@ def format_table(path: Path, sections: list[Section], markdown: bool = False) ->
     untimed = sum(len(section.untimed_cells) for section in sections)
     rows = [(s.title, f"{s.seconds:.1f}", f"{s.seconds / 60:.1f}") for s in sections]
     rows.append(("total", f"{total:.1f}", f"{total / 60:.1f}"))
-    lines = [f"{path} (computing time of the last execution)"]
+    shown = path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
+    lines = [f"{shown} (computing time of the last execution)"]
     if markdown:
         lines += ["", "| section | seconds | minutes |", "| --- | ---: | ---: |"]
         lines += [f"| {title} | {seconds} | {minutes} |" for title, seconds, minutes in rows]

@@ -23,7 +23,7 @@ from .fit import TRAINING_PRESETS, fit_autozi
 from .outputs import package_versions
 from .progress import TrainingProgress
 
-#: Packages a learner needs, with the one each is installed by when missing.
+#: Packages the lessons need; ``pip install -e ".[dev]"`` installs them all.
 REQUIRED_PACKAGES = ("torch", "scvi-tools", "scanpy", "anndata", "jupyterlab", "jupytext", "papermill")
 INSTALL_HINT = 'pip install -e ".[dev]" (see the README for the torch build to install first)'
 #: Folders of lessons, relative to the repository root. A lesson looks for ``data/`` in the folder
@@ -106,7 +106,7 @@ def _check_jupyterlab(report: Report) -> None:
         )
 
 
-def _check_data(report: Report, data_dirs: Sequence[Path]) -> object | None:
+def _check_data(report: Report, data_dirs: Sequence[Path]) -> data.LoadedDataset | None:
     try:
         offline = data.load_dataset("pbmc68k")
     except Exception as error:  # report any failure as something to fix, then go on
@@ -125,7 +125,7 @@ def _check_data(report: Report, data_dirs: Sequence[Path]) -> object | None:
     return offline
 
 
-def _check_training(report: Report, offline, epochs: int) -> None:
+def _check_training(report: Report, offline: data.LoadedDataset, epochs: int) -> None:
     progress = TrainingProgress(every=1, name="check")
     start = time.perf_counter()
     try:

@@ -21,6 +21,7 @@ COPIED = {"notebooks": "*.ipynb", "workshop": "*.md", "benchmarks": "README.md"}
 
 
 def _copy_repository_pages() -> None:
+    shutil.rmtree(DOCS / "api", ignore_errors=True)  # autosummary writes it afresh: no stale modules
     for folder, pattern in COPIED.items():
         target = DOCS / folder
         shutil.rmtree(target, ignore_errors=True)

@@ -153,7 +153,7 @@ def _check_training(report: Report, offline: data.LoadedDataset, epochs: int) ->
         "seed's cells, preset='fast'": LESSON_FITS * fast_epochs * per_epoch * scale / 60,
     }
     report.ok(
-        "rough time for the lesson's two fits on this machine: "
+        "rough time for the lesson's two fits on this machine, as busy as it is now: "
         + "; ".join(f"{where} ~{math.ceil(value)} min" for where, value in minutes.items())
     )
 

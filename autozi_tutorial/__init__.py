@@ -39,6 +39,7 @@ from .plots import (
     plot_zi_probability_hist,
     plot_zi_probability_vs_expression,
 )
+from .progress import TrainingProgress
 from .results import read_results, results_anndata
 from .simulation import (
     load_pln_parameters,
@@ -70,6 +71,7 @@ __all__ = [
     "InputDataError",
     "LoadedDataset",
     "ParameterError",
+    "TrainingProgress",
     "add_calibrated_call",
     "benjamini_hochberg",
     "calibrated_call",

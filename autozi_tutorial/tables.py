@@ -26,7 +26,7 @@ GENE_LABEL_COLUMNS = ["gene", "label", *GENE_COLUMNS[1:], "testable"]
 #: Columns the recommended call adds to the gene and gene-label tables.
 CALIBRATED_COLUMNS = ["lrt_pvalue", "lrt_qvalue", "is_zi_calibrated"]
 #: Cell types with fewer cells than this give little evidence either way (warned about).
-MIN_CELLS_PER_TYPE = 30
+MIN_CELLS_PER_TYPE = 20
 FRACTION_COLUMNS = [
     "n_genes",
     "zi_fraction",

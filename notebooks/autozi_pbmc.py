@@ -23,62 +23,112 @@
 # and are better described by a zero-inflated negative binomial (ZINB). AUTOZI
 # (Clivio et al., 2019) decides, gene by gene, which of the two fits.
 #
-# For each gene $g$ it places a Beta distribution on $\delta_g$, the probability that the gene
-# is **not** zero-inflated, learns a posterior $\mathrm{Beta}(\alpha_g, \beta_g)$ together with
-# an scVI-style latent model, and calls the gene zero-inflated (ZI) when the posterior mass
-# $q(\delta_g < 0.5)$ exceeds a threshold.
+# **Learning objectives.** By the end of this lesson you will be able to
+#
+# - say what "zero-inflated" means for a gene, and why many zeros alone do not make a gene
+#   zero-inflated;
+# - prepare raw counts and train AUTOZI with one decision per gene, and per gene and cell type;
+# - read AUTOZI's answer for a gene, $q(\delta_g < 0.5)$, and turn it into a call with a
+#   threshold chosen from what each kind of mistake costs you;
+# - find the genes with more zeros than their cells' states explain, the call we recommend,
+#   and judge how far to trust each call.
+#
+# **Time needed.** About 60 minutes to read, run and discuss. The computer's share is about a
+# minute on the small offline data set (700 cells), and about 10 minutes on the seed tutorial's
+# 12,039 cells with the default settings on a 2-core laptop (less with `preset = "fast"`).
+# Training prints a line every few epochs, so you can see it progress.
+#
+# ## How AUTOZI decides, in plain words
+#
+# - For each gene $g$, AUTOZI considers a number $\delta_g$ between 0 and 1: how much the
+#   gene's counts look like a plain negative binomial. Near 1: plain NB; near 0: zero-inflated.
+# - It does not learn one value of $\delta_g$ but how plausible each value is after seeing the
+#   data, a posterior distribution $\mathrm{Beta}(\alpha_g, \beta_g)$. Its spread is the
+#   model's uncertainty about the gene.
+# - $q(\delta_g < 0.5)$ is the posterior probability that the gene leans towards zero
+#   inflation. A value of 0.9 means: given the data and the model, 90% sure this gene is
+#   zero-inflated.
+#
+# **The threshold is a trade-off between two mistakes.** A call can be wrong in two ways:
+# calling a gene zero-inflated when it is not (say this costs you $K_{ZINB}$, for example a
+# follow-up experiment wasted on it), or missing a zero-inflated gene (cost $K_{NB}$). Calling a
+# gene ZI is wrong with probability $1 - q$, not calling it is wrong with probability $q$, so
+# calling it ZI costs less on average exactly when
+#
+# $$q(\delta_g < 0.5) > \frac{K_{ZINB}}{K_{NB} + K_{ZINB}}.$$
+#
+# The default `threshold = 0.5` means the two mistakes cost the same. If a false call costs
+# you four times as much as a missed gene, use $4 / (1 + 4) = 0.8$; if missing a gene is worse,
+# go below 0.5.
 #
 # In this notebook we will
 #
-# 1. load real PBMC counts and prepare them,
-# 2. fit AUTOZI with one ZI decision per gene,
-# 3. fit it again with one decision per gene **and cell type**,
-# 4. look at the results, and at how far to trust them.
+# 1. load real PBMC counts and prepare them (sections 1-2),
+# 2. fit AUTOZI with one ZI decision per gene (section 3),
+# 3. learn the cells' states and test each gene for zeros beyond them: the recommended call
+#    (section 4),
+# 4. make both decisions per gene **and cell type** (section 5),
+# 5. read what each call can and cannot tell (section 6).
 #
-# Run it top to bottom in JupyterLab, or from a shell with papermill, for example
-# `papermill notebooks/autozi_pbmc.ipynb out.ipynb -p threshold 0.5`.
+# Run it top to bottom in JupyterLab (Run > Run All Cells), or from a shell with papermill,
+# for example `papermill notebooks/autozi_pbmc.ipynb out.ipynb -p threshold 0.5`.
 
 # %% [markdown]
 # ## Parameters
 #
-# Everything a run may change lives in the next cell (tagged `parameters`, so papermill can
-# override it with `-p name value`):
+# Everything a run may change lives in the next cell. Change a value there and run the
+# notebook again, or, from a shell, pass it to papermill with `-p name value`.
 #
-# - `dataset`: `"pbmc"` is the seed tutorial's 12,039 PBMCs, downloaded once into `data_dir`;
-#   `"pbmc68k"` is the real PBMC UMI counts bundled with scanpy (700 cells, works offline);
-#   `"auto"` takes `"pbmc"` when it is cached or downloadable and `"pbmc68k"` otherwise;
-#   or give the path of your own `.h5ad` of raw counts.
-# - `counts_layer`, `labels_key`, `batch_key`: where counts, cell types and batches are stored;
-#   `None` uses the named dataset's defaults (for your own file: counts in `X`, no labels).
-# - `n_top_genes`: how many genes to keep.
-# - `preset`: training settings, `"default"` (the seed tutorial's: batch size 128, learning
-#   rate 0.01, 200 epochs) or `"fast"` (60 epochs at learning rate 0.03: about 3x quicker,
-#   ranks genes as well, but changes many of the threshold calls; see `benchmarks/README.md`);
-#   `max_epochs` and `lr` override the preset's values when not `None`.
-# - `threshold`: call a gene ZI when $q(\delta_g < 0.5)$ is above it.
-# - `expression_cutoff`: the mean log-normalized expression above which a gene counts as
-#   sufficiently expressed.
-# - `seed`, `accelerator` (`"cpu"`, `"gpu"` or `"auto"`), `output_dir`.
-# - `devices`, `strategy`: passed to Lightning to train on several devices, e.g.
-#   `devices=2, strategy="ddp_notebook_find_unused_parameters_true"` (see the README).
+# **What you are most likely to change**
+#
+# - `dataset`: `"pbmc68k"` is 700 blood cells shipped with scanpy (works offline);
+#   `"pbmc"` is the seed tutorial's 12,039 blood cells, downloaded once into `data_dir`
+#   (`python -m autozi_tutorial fetch` does it ahead of time); `"auto"` takes `"pbmc"` when it
+#   is downloaded or can be, and `"pbmc68k"` otherwise; or give the path of your own `.h5ad`
+#   file of raw counts.
+# - `threshold`: call a gene zero-inflated when $q(\delta_g < 0.5)$ is above it (see the cost
+#   trade-off above).
+# - `n_top_genes`: how many genes to analyse; fewer genes train faster.
+# - `expression_cutoff`: the mean log-expression above which a gene counts as well expressed,
+#   where calls are more reliable.
+# - `seed`: the random seed; another seed gives slightly different results.
+# - `output_dir`: where the tables and figures are written.
+#
+# **Your own data**: `counts_layer`, `labels_key` and `batch_key` say where the raw counts,
+# the cell types and the batches are stored; `None` uses the named data set's defaults (for
+# your own file: counts in `X`, no cell types). `data_dir` is the download folder.
+#
+# **Advanced settings (leave them as they are for the lesson)**
+#
+# - `preset`: training settings. `"default"` is the seed tutorial's (200 passes over the data
+#   at learning rate 0.01); `"fast"` makes 60 passes at learning rate 0.03, about 3 times
+#   quicker, and ranks genes as well, but changes many of the threshold calls
+#   (`benchmarks/README.md`). `max_epochs` and `lr` override the preset's values when not `None`.
+# - `accelerator`: `"cpu"`, `"gpu"` or `"auto"` (a GPU when there is one).
+# - `devices`, `strategy`: training on several GPUs at once; the README explains how.
 
 # %% tags=["parameters"]
+# What you are most likely to change
 dataset = "auto"
+threshold = 0.5
+n_top_genes = 1000
+expression_cutoff = 1.0
+seed = 0
+output_dir = "results"
+
+# Your own data
 data_dir = "data"
 counts_layer = None
 labels_key = None
 batch_key = None
-n_top_genes = 1000
+
+# Advanced: training settings
 preset = "default"
 max_epochs = None
 lr = None
-threshold = 0.5
-expression_cutoff = 1.0
-seed = 0
 accelerator = "auto"
 devices = "auto"
 strategy = "auto"
-output_dir = "results"
 
 # %% [markdown]
 # Every parameter is checked before any data is loaded or anything is trained. A value that
@@ -115,17 +165,23 @@ print(f"Parameters checked; training on accelerator={accelerator!r}.")
 # %% [markdown]
 # ## 1. Set-up
 #
-# `autozi_tutorial` is this project's helper package: it loads and checks data, builds the
-# result tables, draws the figures and writes the outputs, so that the cells below can focus
-# on scvi-tools itself. We print the versions because AUTOZI's results changed between
-# scvi-tools releases (see section 6), and fix `scvi.settings.seed` so that a rerun on the CPU
-# gives identical posteriors.
+# We load scvi-tools, which provides AUTOZI, and `autozi_tutorial`, this lesson's helper
+# package: it loads and checks the data, builds the result tables and draws the figures, so
+# that the cells below can focus on the analysis.
+#
+# Two habits make a result reproducible. We print the version of each package, because
+# results can change from one version to the next (section 6 shows an example), and we fix
+# the random seed. With the same seed, the same package versions and the same machine, a rerun
+# gives the same numbers; another computer, other versions or a GPU can give slightly
+# different ones.
 
 # %%
 import logging
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import scanpy as sc
 import scvi
@@ -145,10 +201,11 @@ for package, package_version in versions.items():
 # %% [markdown]
 # ## 2. Data
 #
-# `load_dataset` resolves the `dataset` parameter, reads the counts and checks them before
-# anything is trained: counts must be non-negative integers without NaN, the named layer and
-# keys must exist, and a cell-type column needs at least two types. It prints which data it
-# used and why, which matters when `dataset="auto"` falls back to the offline data.
+# `load_dataset` reads the counts named by `dataset` and checks them before anything is
+# trained: counts must be whole numbers, zero or more; the cell-type and batch columns must
+# exist; and there must be at least two cell types. If something is wrong, it stops with a
+# message saying what to fix. It prints which data it used and why, which matters when
+# `dataset = "auto"` falls back to the offline data.
 
 # %%
 loaded = azt.load_dataset(dataset, data_dir, counts_layer, labels_key, batch_key)
@@ -156,14 +213,15 @@ labels_key, batch_key = loaded.labels_key, loaded.batch_key
 print(loaded.banner)
 
 # %% [markdown]
-# We work on a copy, so the loaded object stays as it was. AUTOZI models **raw counts**, so
-# they go into `layers["counts"]` and the model will read them from there. `X` then gets
-# library-size normalized (to 100,000 counts per cell) and log-transformed values, which we
-# only use to summarise expression; `raw` keeps them for all genes.
+# AUTOZI models the **raw counts**, so we keep them aside in `layers["counts"]`, where the
+# model will read them. For describing how strongly each gene is expressed we also compute
+# normalized values: each cell scaled to the same total (100,000 counts), then log-transformed.
+# We work on a copy, so the loaded data stays as it was.
 #
-# Gene selection uses `scvi.data.poisson_gene_selection`, which keeps the genes with the
-# largest excess of zeros over what a Poisson model predicts (per batch when there is a batch
-# key). Zero-inflated genes are exactly the ones we look for, so this selection favours them.
+# Then we keep `n_top_genes` genes: those with the most zeros beyond what pure sampling noise
+# (a Poisson distribution) would give, per batch when there are batches. Genes with extra
+# zeros are the candidates we are looking for, so this choice puts them in the analysis. Cells
+# left with no counts at all in the kept genes carry no information and are dropped.
 
 # %%
 adata = loaded.adata.copy()
@@ -187,11 +245,78 @@ adata = azt.drop_cells_without_counts(adata, layer="counts")
 print(f"Kept {adata.n_vars} of {adata.raw.n_vars} genes, {adata.n_obs} cells.")
 
 # %% [markdown]
-# `setup_anndata` registers where the model finds its inputs: counts in `layers["counts"]`,
-# cell types (used by the gene-label model in section 4) and batches.
+# Finally we tell AUTOZI where to find its inputs: the raw counts in `layers["counts"]`, the
+# cell types (for the per-cell-type model later on) and the batches.
 
 # %%
 scvi.model.AUTOZI.setup_anndata(adata, layer="counts", labels_key=labels_key, batch_key=batch_key)
+
+# %% [markdown]
+# **Checkpoint.** The data is ready. With the offline data (`dataset = "pbmc68k"`) and the
+# default parameters, the gene selection printed `Kept 765 of 765 genes, 700 cells.`; with the
+# seed's data it keeps 1,000 genes and about 12,000 cells.
+#
+# ### Exercises
+#
+# Take five minutes for these before training the model: they are about the data AUTOZI is
+# about to see. Each exercise has a cell for you to complete; in the full version of the
+# lesson, its solution follows.
+
+# %% [markdown] tags=["exercise"]
+# **Exercise 1: how many cells of each type?** Later in the lesson, AUTOZI makes one decision
+# per gene and cell type. Count the cells of each type (`adata.obs[labels_key]`;
+# `value_counts()` helps). Which types have fewer than 20 cells? What would you expect from a
+# per-cell-type call there?
+
+# %% tags=["exercise"]
+cells_per_type = None  # replace None with your count of cells per type
+cells_per_type
+
+# %% [markdown] tags=["solution"]
+# **Solution 1.** `value_counts()` counts the cells of each type, largest type first. A type
+# with a handful of cells gives the model little to decide from, so its per-type calls are
+# the least reliable: read them with caution, or leave such types out.
+
+# %% tags=["solution"]
+if labels_key is None:
+    print("This data set has no cell types.")
+else:
+    cells_per_type = adata.obs[labels_key].value_counts()
+    small_types = cells_per_type[cells_per_type < 20]
+    display(cells_per_type.to_frame("cells"))
+    print(f"Types with fewer than 20 cells: {', '.join(small_types.index) or 'none'}")
+
+# %% [markdown] tags=["exercise"]
+# **Exercise 2: are there more zeros than chance?** If a gene's counts were pure sampling
+# noise around its mean $m$ (a Poisson distribution), a share $e^{-m}$ of the cells would show
+# a zero. For each gene, compute the share of cells where it has a count of 0 and compare it
+# with $e^{-m}$. Do some genes have more zeros than that? Does that already make them
+# zero-inflated?
+
+# %% tags=["exercise"]
+mean_count = np.asarray(adata.layers["counts"].mean(axis=0)).ravel()
+zero_share = None  # replace None with the share of cells with a count of 0, one value per gene
+
+# %% [markdown] tags=["solution"]
+# **Solution 2.** Most genes have more zeros than pure sampling noise predicts: cells differ
+# in size and type, which spreads the counts out and adds zeros. A negative binomial allows
+# for that spread, so extra zeros compared with a Poisson are not yet zero inflation. AUTOZI
+# asks the sharper question: are there more zeros than a negative binomial allows?
+
+# %% tags=["solution"]
+detected = np.asarray((adata.layers["counts"] > 0).sum(axis=0)).ravel()
+zero_share = 1 - detected / adata.n_obs
+poisson_share = np.exp(-mean_count)
+print(f"Genes with more zeros than a Poisson predicts: {np.mean(zero_share > poisson_share):.0%}")
+order = np.argsort(mean_count)
+fig_zeros, ax = plt.subplots(figsize=(5.5, 4))
+ax.scatter(mean_count, zero_share, s=8, alpha=0.6, label="observed, one dot per gene")
+ax.plot(mean_count[order], poisson_share[order], color="black", label="sampling noise only (Poisson)")
+ax.set_xscale("log")
+ax.set_xlabel("mean count per cell")
+ax.set_ylabel("share of cells with a count of 0")
+ax.legend(frameon=False)
+fig_zeros.tight_layout()
 
 # %% [markdown]
 # ## 3. One decision per gene: AUTOZI
@@ -215,6 +340,7 @@ model_gene
 # %% [markdown]
 # Training passes `max_epochs` times through the cells, in mini-batches, and learns the
 # latent cell states, each gene's expression and the posterior of every $\delta_g$ together.
+# A line every 20 epochs shows how far it is and how the loss falls.
 
 # %%
 train_kwargs = {
@@ -224,7 +350,7 @@ train_kwargs = {
     "strategy": strategy,
     "enable_progress_bar": False,
 }
-model_gene.train(**train_kwargs)
+model_gene.train(**train_kwargs, callbacks=[azt.TrainingProgress(name="AUTOZI per gene")])
 
 # %% [markdown]
 # Each gene now has a posterior $\mathrm{Beta}(\alpha_g, \beta_g)$. Its mass below 0.5,
@@ -295,7 +421,7 @@ figures["zi_probability_vs_expression"] = azt.plot_zi_probability_vs_expression(
 # %%
 scvi.model.SCVI.setup_anndata(adata, layer="counts", batch_key=batch_key)
 model_states = scvi.model.SCVI(adata, **azt.OFFSET_MODEL)
-model_states.train(**train_kwargs)
+model_states.train(**train_kwargs, callbacks=[azt.TrainingProgress(name="cell states")])
 state_means = azt.latent_log_means(model_states)
 
 # %% [markdown]
@@ -373,7 +499,7 @@ if labels_key is None:
 else:
     azt.check_autozi_priors(priors["alpha_prior"], priors["beta_prior"], zero_inflation="gene-label")
     model_label = scvi.model.AUTOZI(adata, dispersion="gene-label", zero_inflation="gene-label", **priors)
-    model_label.train(**train_kwargs)
+    model_label.train(**train_kwargs, callbacks=[azt.TrainingProgress(name="AUTOZI per cell type")])
     labels = azt.registry_labels(model_label)
     gene_label_table = azt.gene_label_zi_table(
         adata, model_label.get_alphas_betas(), labels, labels_key, threshold=threshold
@@ -476,3 +602,18 @@ summary = {
 }
 written = azt.write_outputs(output_dir, gene_table, gene_label_table, summary, figures, adata=adata)
 print(f"Wrote to {output_dir}/: " + ", ".join(str(path) for path in written))
+
+# %% [markdown]
+# ## Key points
+#
+# - Most zeros in droplet-based counts are expected from a negative binomial; a gene is
+#   zero-inflated only if it has more zeros than that.
+# - AUTOZI's answer for a gene is a probability, $q(\delta_g < 0.5)$; the threshold turns it
+#   into a yes/no call and says how costly each mistake is (0.5: both cost the same).
+# - Calls on lowly expressed genes, on small cell types and near the threshold are the least
+#   reliable, and they change with the training settings and the seed.
+# - Zeros that a cell state explains (genes switched off together in a sub-population) are not
+#   zero inflation. Decide with the recommended call (`is_zi_calibrated`): a test for more
+#   zeros than the learned cell states explain. Use AUTOZI's probability to rank genes.
+# - Report the data, the threshold, the training settings and the package versions with any
+#   list of genes: a rerun gives the same numbers on the same machine with the same versions.

@@ -11,7 +11,8 @@ def _torch_pins(path: Path) -> set[str]:
 
 
 def test_torch_pin_is_the_same_everywhere():
-    pins = {name: _torch_pins(ROOT / name) for name in ("README.md", "environment.yml", ".ci/run")}
+    files = ("README.md", "environment.yml", "binder/environment.yml", ".ci/run")
+    pins = {name: _torch_pins(ROOT / name) for name in files}
     assert all(len(found) == 1 for found in pins.values()), pins
     assert len(set.union(*pins.values())) == 1, pins
 

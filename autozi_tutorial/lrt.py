@@ -82,38 +82,57 @@ def boundary_lrt_pvalue(statistic: np.ndarray) -> np.ndarray:
 # --- special-function differences, accurate when theta is large -------------------------------
 
 
-def _lgamma_ratio(y: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """lgamma(y + theta) - lgamma(theta), by Stirling's series for theta >= SERIES_MIN_THETA."""
-    direct = torch.lgamma(y + theta) - torch.lgamma(theta)
-    t = theta.clamp_min(SERIES_MIN_THETA)
-    z = t + y
-    series = (
-        (t - 0.5) * torch.log1p(y / t)
-        + y * torch.log(z)
+def _split_by_theta(direct, series):
+    """Evaluate ``direct(y, theta)`` where theta < SERIES_MIN_THETA and ``series`` elsewhere."""
+
+    def ratio(y: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        large = theta >= SERIES_MIN_THETA
+        result = torch.empty_like(y)
+        result[~large] = direct(y[~large], theta[~large])
+        if large.any():
+            t, k = theta[large], y[large]
+            result[large] = series(k, t, 1.0 / t, 1.0 / (t + k))
+        return result
+
+    return ratio
+
+
+def _lgamma_series(y, t, it, iz):
+    """Stirling's series for lgamma(t + y) - lgamma(t), with it = 1 / t and iz = 1 / (t + y)."""
+    it2, iz2 = it * it, iz * iz
+    return (
+        (t - 0.5) * torch.log1p(y * it)
+        - y * torch.log(iz)
         - y
-        + (1 / z - 1 / t) / 12
-        - (z**-3 - t**-3) / 360
-        + (z**-5 - t**-5) / 1260
+        + (iz - it) / 12
+        - (iz * iz2 - it * it2) / 360
+        + (iz * iz2 * iz2 - it * it2 * it2) / 1260
     )
-    return torch.where(theta >= SERIES_MIN_THETA, series, direct)
 
 
-def _digamma_ratio(y: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """digamma(y + theta) - digamma(theta), by the asymptotic series for large theta."""
-    direct = torch.digamma(y + theta) - torch.digamma(theta)
-    t = theta.clamp_min(SERIES_MIN_THETA)
-    z = t + y
-    series = torch.log1p(y / t) + y / (2 * t * z) - (z**-2 - t**-2) / 12 + (z**-4 - t**-4) / 120
-    return torch.where(theta >= SERIES_MIN_THETA, series, direct)
+def _digamma_series(y, t, it, iz):
+    """Asymptotic series for digamma(t + y) - digamma(t)."""
+    it2, iz2 = it * it, iz * iz
+    return torch.log1p(y * it) + 0.5 * y * it * iz - (iz2 - it2) / 12 + (iz2 * iz2 - it2 * it2) / 120
 
 
-def _trigamma_ratio(y: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """trigamma(y + theta) - trigamma(theta), by the asymptotic series for large theta."""
-    direct = torch.polygamma(1, y + theta) - torch.polygamma(1, theta)
-    t = theta.clamp_min(SERIES_MIN_THETA)
-    z = t + y
-    series = -y / (t * z) - y * (2 * t + y) / (2 * t**2 * z**2) + (z**-3 - t**-3) / 6 - (z**-5 - t**-5) / 30
-    return torch.where(theta >= SERIES_MIN_THETA, series, direct)
+def _trigamma_series(y, t, it, iz):
+    """Asymptotic series for trigamma(t + y) - trigamma(t)."""
+    it2, iz2 = it * it, iz * iz
+    return (
+        -y * it * iz
+        - 0.5 * y * (2 * t + y) * it2 * iz2
+        + (iz * iz2 - it * it2) / 6
+        - (iz * iz2 * iz2 - it * it2 * it2) / 30
+    )
+
+
+#: lgamma, digamma and trigamma of (y + theta) minus that of theta, accurate for large theta.
+_lgamma_ratio = _split_by_theta(lambda y, t: torch.lgamma(y + t) - torch.lgamma(t), _lgamma_series)
+_digamma_ratio = _split_by_theta(lambda y, t: torch.digamma(y + t) - torch.digamma(t), _digamma_series)
+_trigamma_ratio = _split_by_theta(
+    lambda y, t: torch.polygamma(1, y + t) - torch.polygamma(1, t), _trigamma_series
+)
 
 
 # --- per-entry likelihood and derivatives -------------------------------------------------------
@@ -175,7 +194,7 @@ def _entry_terms(
     h_eta = -(theta + y) * r * one_r
     # d/dpsi = theta * d/dtheta; (mu - y) / (theta + mu) = (1 - r) (mu - y) / theta
     g_psi = theta * (at_counts(_digamma_ratio) - sp_) + one_r * mu_minus_y
-    h_psi = theta**2 * at_counts(_trigamma_ratio) + theta * r**2 + one_r**2 * y + g_psi
+    h_psi = theta * theta * at_counts(_trigamma_ratio) + theta * r * r + one_r * one_r * y + g_psi
     h_eta_psi = -r * one_r * mu_minus_y
     terms = _Entries(log_lik, g_eta, g_psi, h_eta, h_eta_psi, h_psi)
     if pi is None:
@@ -185,17 +204,18 @@ def _entry_terms(
     q = torch.exp(log_keep + log_p0 - log_zero)
     spread = q * (1 - q)
     a_eta, a_psi = -theta * r, theta * (r - sp_)  # derivatives of log NB(0)
-    a_eta_eta, a_eta_psi, a_psi_psi = -theta * r * one_r, -theta * r**2, theta * r**2 + a_psi
+    theta_r2 = theta * r * r
+    a_eta_eta, a_eta_psi, a_psi_psi = -theta * r * one_r, -theta_r2, theta_r2 + a_psi
     terms.g_eta = torch.where(is_zero, q * a_eta, g_eta)
     terms.g_psi = torch.where(is_zero, q * a_psi, g_psi)
-    terms.h_eta = torch.where(is_zero, q * a_eta_eta + spread * a_eta**2, h_eta)
+    terms.h_eta = torch.where(is_zero, q * a_eta_eta + spread * a_eta * a_eta, h_eta)
     terms.h_eta_psi = torch.where(is_zero, q * a_eta_psi + spread * a_eta * a_psi, h_eta_psi)
-    terms.h_psi = torch.where(is_zero, q * a_psi_psi + spread * a_psi**2, h_psi)
+    terms.h_psi = torch.where(is_zero, q * a_psi_psi + spread * a_psi * a_psi, h_psi)
     inv_zero = torch.exp(-log_zero)
     d_zero = inv_zero - torch.exp(log_p0 - log_zero)  # (1 - NB(0)) / P(0)
     p0_over_sq = torch.exp(log_p0 - 2 * log_zero)
     terms.g_pi = torch.where(is_zero, d_zero, -1 / (1 - pi))
-    terms.h_pi = torch.where(is_zero, -(d_zero**2), -1 / (1 - pi) ** 2)
+    terms.h_pi = torch.where(is_zero, -d_zero * d_zero, -1 / ((1 - pi) * (1 - pi)))
     terms.h_eta_pi = torch.where(is_zero, -p0_over_sq * a_eta, 0.0)
     terms.h_psi_pi = torch.where(is_zero, -p0_over_sq * a_psi, 0.0)
     return terms
@@ -332,7 +352,7 @@ def _fit_chunk(
             ((f.T <= low) & (gradient[:, p : p + d] < 0)) | ((f.T >= high) & (gradient[:, p : p + d] > 0))
         )
         if pa is not None:
-            free[:, -1] = ~((pa <= 0) & (gradient[:, -1] <= 0))
+            free[:, -1] = ~(((pa <= 0) & (gradient[:, -1] <= 0)) | ((pa >= MAX_PI) & (gradient[:, -1] >= 0)))
         delta, decrement = _newton_direction(gradient, hessian, free)
         done = decrement < tol
         # Shorten (never bend) long steps: no log-mean or log-theta moves by more than 2 at once.
@@ -385,12 +405,13 @@ def _nb_start(y: torch.Tensor, offset: torch.Tensor, design: _Design) -> tuple[t
 
 
 def _excess_zeros(y: torch.Tensor, offset: torch.Tensor, design: _Design, fit: _Fit) -> torch.Tensor:
-    """Share of zeros beyond the NB fit's expectation, as a ZINB starting value for pi."""
+    """Share of zeros beyond the NB fit's expectation, as a ZINB starting value for pi (0 if none)."""
     eta = offset + design.mean @ fit.beta
     psi = _log_theta(design, fit.phi)
     expected = torch.exp(-psi.exp() * torch.nn.functional.softplus(eta - psi)).mean(0)
     observed = (y == 0).to(y.dtype).mean(0)
-    return ((observed - expected) / (1.0 - expected).clamp_min(1e-6)).clamp(0.01, 0.9)
+    excess = (observed - expected) / (1.0 - expected).clamp_min(1e-6)
+    return torch.where(excess > 0, excess.clamp(0.01, 0.9), 0.0)
 
 
 def _test_chunk(y, offset, design: _Design, max_iter: int, tol: float) -> dict[str, torch.Tensor]:
@@ -399,7 +420,7 @@ def _test_chunk(y, offset, design: _Design, max_iter: int, tol: float) -> dict[s
     zinb = _fit_chunk(
         y, offset, design, (nb.beta, nb.phi), _excess_zeros(y, offset, design, nb), max_iter, tol
     )
-    improved = torch.nonzero(zinb.log_lik > nb.log_lik).ravel()
+    improved = torch.nonzero(zinb.log_lik > nb.log_lik + tol).ravel()
     if len(improved):
         o = offset if offset.shape[1] == 1 else offset[:, improved]
         start = (zinb.beta[:, improved], zinb.phi[:, improved])

@@ -25,7 +25,7 @@ MAIN = NOTEBOOKS / "autozi_pbmc.ipynb"
 # No accelerator: "auto" follows the AUTOZI_ACCELERATOR switch (see conftest.py).
 SMALL = {"dataset": "pbmc68k", "n_top_genes": 150, "max_epochs": 15, "seed": 3}
 RESULT_FILES = {"gene_zi.csv", "gene_label_zi.csv", "summary.json", "results.h5ad", RESULT_MANIFEST}
-FIGURES = {"zi_probability_hist.png", "zi_probability_vs_expression.png"}
+FIGURES = {"zi_probability_hist.png", "zi_probability_vs_expression.png", "calls.png"}
 
 
 def _files(folder: Path) -> set[str]:
@@ -81,7 +81,7 @@ def test_output_contract(runs):
     labels = pd.read_csv(out / "gene_label_zi.csv")
     summary = json.loads((out / "summary.json").read_text())
     assert list(genes.columns) == GENE_COLUMNS + CALIBRATED_COLUMNS
-    assert list(labels.columns) == GENE_LABEL_COLUMNS
+    assert list(labels.columns) == GENE_LABEL_COLUMNS + CALIBRATED_COLUMNS
     assert len(genes) == summary["n_genes"] == SMALL["n_top_genes"]
     assert len(labels) == len(genes) * len(summary["labels"]) and len(summary["labels"]) == 10
     assert genes["zi_prob"].between(0, 1).all()
@@ -93,6 +93,18 @@ def test_output_contract(runs):
         assert key in summary
     assert summary["dataset"] == "pbmc68k" and summary["seed"] == SMALL["seed"]
     assert summary["package_versions"]["scvi-tools"]
+    # Per cell type: pairs without counts are untestable for both rules; the rest carry the test.
+    untestable = ~labels["testable"]
+    assert (labels.loc[untestable, "mean_counts"] == 0).all() and untestable.any()
+    assert labels.loc[untestable, ["zi_prob", "lrt_pvalue", "lrt_qvalue"]].isna().all().all()
+    assert not (labels.loc[untestable, ["is_zi", "is_zi_calibrated"]]).any().any()
+    assert labels.loc[~untestable, "lrt_qvalue"].between(0, 1).all()
+    np.testing.assert_array_equal(labels["is_zi_calibrated"], labels["lrt_qvalue"] < 0.05)
+    for label, fractions in summary["labels"].items():
+        rows = labels[(labels["label"] == label) & labels["testable"]]
+        assert fractions["n_genes"] == len(rows)
+        assert fractions["calibrated_zi_fraction"] == pytest.approx(rows["is_zi_calibrated"].mean())
+    assert summary["lrt_converged_fraction"] > 0.9
     assert _files(out) == RESULT_FILES | {f"figures/{name}" for name in FIGURES | {"label_zi_fractions.png"}}
 
 
@@ -110,7 +122,7 @@ def test_results_anndata_contract(runs):
     assert result.uns["autozi"]["labels"] == list(summary["labels"])
     zi_prob = result.varm["label_zi_prob"]
     for row in labels.sample(25, random_state=0).itertuples():
-        assert zi_prob.loc[row.gene, row.label] == pytest.approx(row.zi_prob)
+        assert zi_prob.loc[row.gene, row.label] == pytest.approx(row.zi_prob, nan_ok=True)
     counts = result.layers["counts"]
     np.testing.assert_array_equal(counts.data, np.round(counts.data))
     means = np.asarray(counts.astype(np.float64).mean(axis=0)).ravel()
@@ -167,7 +179,8 @@ def test_user_file_without_labels_replaces_a_labelled_result(tmp_path, counts_ad
     genes = pd.read_csv(out / "gene_zi.csv")
     labels = pd.read_csv(out / "gene_label_zi.csv")
     assert summary["dataset"] == str(path) and summary["labels_key"] is None
-    assert summary["labels"] == {} and labels.empty and list(labels.columns) == GENE_LABEL_COLUMNS
+    assert summary["labels"] == {} and labels.empty
+    assert list(labels.columns) == GENE_LABEL_COLUMNS + CALIBRATED_COLUMNS
     assert len(genes) == 20 and genes["lrt_qvalue"].notna().all()
     # Nothing of the labelled run survives, label figure included.
     assert _files(out) == RESULT_FILES | {f"figures/{name}" for name in FIGURES}

@@ -77,3 +77,57 @@ def test_pln_parameters_are_validated(tmp_path):
 def test_shared_pln_parameters_load():
     parameters = load_pln_parameters(SHARED_PLN)
     assert parameters.means[0].shape == (50,) and parameters.covariances[1].shape == (50, 50)
+
+
+def test_hidden_states_switch_markers_off_together():
+    from autozi_tutorial.simulation import simulate_hidden_states
+
+    adata = simulate_hidden_states(n_cells=1500, n_genes=120, n_spike_ins=5, seed=4)
+    var = adata.var
+    assert var["marker"].sum() == round(0.3 * 120) and var["zi_true"].sum() == round(0.3 * 120)
+    assert not (var["spike_in"] & (var["marker"] | var["zi_true"])).any()
+    counts = adata.layers["counts"].toarray()
+    states = adata.obs["hidden_state"].astype(str).to_numpy()
+    # A marker without dropout has no count at all in some hidden state, and counts in others.
+    silent = []
+    for gene in np.flatnonzero(var["marker"] & ~var["zi_true"]):
+        totals = [counts[states == s, gene].sum() for s in np.unique(states)]
+        silent.append(min(totals) == 0 and max(totals) > 0)
+    assert np.mean(silent) > 0.9
+    # Genes that are neither markers nor zero-inflated are expressed in every state.
+    plain = np.flatnonzero(~var["marker"] & ~var["zi_true"] & ~var["spike_in"] & (var["mean_true"] > 2))
+    assert all(min(counts[states == s, g].sum() for s in np.unique(states)) > 0 for g in plain)
+    # The annotation is coarser than the hidden states.
+    assert adata.obs["cell_type"].nunique() < adata.obs["hidden_state"].nunique()
+
+
+def test_bursty_genes_have_more_zeros_at_the_same_mean():
+    from autozi_tutorial.simulation import simulate_bursty
+
+    adata = simulate_bursty(n_cells=2000, n_genes=200, seed=5)
+    counts = adata.layers["counts"].toarray()
+    mean, zeros = counts.mean(axis=0), (counts == 0).mean(axis=0)
+    expressed = (mean > 2) & (mean < 10)
+    bursty = adata.var["zi_true"].to_numpy()
+    assert zeros[expressed & bursty].mean() > 2 * zeros[expressed & ~bursty].mean()
+    assert (adata.var.loc[bursty, ["k_on", "k_off"]] < 1).all().all()
+    assert (adata.var.loc[~bursty, ["k_on", "k_off"]] > 1).all().all()
+    # Cell-level technical efficiency varies, and the target means are met on average.
+    assert adata.obs["efficiency"].std() > 0
+    assert np.corrcoef(np.log(mean + 0.01), np.log(adata.var["mean_true"] + 0.01))[0, 1] > 0.95
+
+
+def test_new_designs_refuse_bad_shares():
+    from autozi_tutorial.simulation import simulate_bursty, simulate_hidden_states
+
+    with pytest.raises(ValueError, match="marker_share"):
+        simulate_hidden_states(marker_share=1.5)
+    with pytest.raises(ValueError, match="zi_share"):
+        simulate_bursty(zi_share=-0.1)
+
+
+def test_dispersion_by_type_changes_only_the_dispersion():
+    same = simulate_nb(n_cells=400, n_genes=30, seed=8)
+    varied = simulate_nb(n_cells=400, n_genes=30, seed=8, dispersion_sd_by_type=1.0)
+    np.testing.assert_array_equal(same.var["theta"], varied.var["theta"])
+    assert (same.X != varied.X).nnz > 0

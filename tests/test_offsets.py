@@ -1,0 +1,35 @@
+"""Cell-state offsets from an NB-only scVI model."""
+
+import numpy as np
+import pytest
+
+from autozi_tutorial import fit_offset_model, latent_log_means, zinb_lrt
+
+
+@pytest.fixture
+def trained(counts_adata):
+    before = counts_adata.copy()
+    model = fit_offset_model(counts_adata, max_epochs=3, seed=0, accelerator="cpu")
+    assert list(counts_adata.obs.columns) == list(before.obs.columns)  # the input is not touched
+    return counts_adata, model
+
+
+def test_offsets_are_the_models_nb_means(trained):
+    adata, model = trained
+    offsets = latent_log_means(model, n_samples=3)
+    assert offsets.shape == adata.shape and offsets.dtype == np.float64 and np.isfinite(offsets).all()
+    # scVI scales its normalized expression by the observed library size: the means add up to it.
+    library = np.asarray(adata.layers["counts"].sum(axis=1)).ravel()
+    np.testing.assert_allclose(np.exp(offsets).sum(axis=1), library, rtol=1e-4)
+    assert model.module.gene_likelihood == "nb"
+
+
+def test_offsets_feed_the_test(trained):
+    adata, model = trained
+    result = zinb_lrt(adata, offsets=latent_log_means(model))
+    assert result["converged"].all() and result["lrt_pvalue"].between(0, 1).all()
+
+
+def test_n_samples_must_be_positive(trained):
+    with pytest.raises(ValueError, match="n_samples"):
+        latent_log_means(trained[1], n_samples=0)

@@ -144,8 +144,11 @@ CANDIDATES: dict[str, tuple[str, str | None]] = {
     "LRT, cell types as covariate": ("lrt_types_call", "lrt_types_score"),
     "LRT, fine clusters as covariate": ("lrt_clusters_call", "lrt_clusters_score"),
     "LRT, AUTOZI's NB means as offsets": ("lrt_autozi_call", "lrt_autozi_score"),
-    "LRT, NB-scVI means as offsets (recommended)": ("lrt_latent_call", "lrt_latent_score"),
-    "LRT, NB-scVI offsets, dispersion per type": ("lrt_latent_types_call", "lrt_latent_types_score"),
+    "LRT, NB-scVI offsets, one dispersion per gene": ("lrt_latent_call", "lrt_latent_score"),
+    "LRT, NB-scVI offsets, dispersion per type (recommended)": (
+        "lrt_recommended_call",
+        "lrt_recommended_score",
+    ),
     "AUTOZI and recommended agree": ("agreement_call", None),
 }
 #: Fine clusters of the NB-scVI latent space used by the "fine clusters" candidate.
@@ -192,8 +195,10 @@ def score_simulated_genes(
         Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob``, and
         for each test ``<name>_qvalue, <name>_score`` (-log10 p), ``<name>_call`` and
         ``<name>_converged``, with names ``lrt_types, lrt_clusters, lrt_autozi, lrt_latent``
-        and ``lrt_latent_types`` (only with labels); ``autozi_call`` (AUTOZI's rule) and
-        ``agreement_call`` (AUTOZI's rule and ``lrt_latent_call`` at once).
+        (one dispersion per gene) and ``lrt_recommended`` (the recommended call: NB-scVI
+        offsets and :func:`zinb_lrt`'s default dispersion, per type when there are labels);
+        ``autozi_call`` (AUTOZI's rule) and ``agreement_call`` (AUTOZI's rule and the
+        recommended call at once).
     """
     seeds = list(seeds)
     table = pd.DataFrame(index=adata.var_names)
@@ -220,16 +225,13 @@ def score_simulated_genes(
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # convergence is recorded per gene instead
-        _add_test(table, "lrt_types", zinb_lrt(adata, **keys), fdr)
-        _add_test(
-            table, "lrt_clusters", zinb_lrt(clustered, labels_key="fine_cluster", batch_key=batch_key), fdr
-        )
-        _add_test(table, "lrt_autozi", zinb_lrt(adata, batch_key=batch_key, offsets=autozi_offsets), fdr)
-        _add_test(table, "lrt_latent", zinb_lrt(adata, batch_key=batch_key, offsets=offsets), fdr)
-        if labels_key is not None:
-            per_type = zinb_lrt(adata, offsets=offsets, dispersion="gene-label", **keys)
-            _add_test(table, "lrt_latent_types", per_type, fdr)
-    table["agreement_call"] = table["autozi_call"] & table["lrt_latent_call"]
+        one = {"dispersion": "gene", "batch_key": batch_key}
+        _add_test(table, "lrt_types", zinb_lrt(adata, labels_key=labels_key, **one), fdr)
+        _add_test(table, "lrt_clusters", zinb_lrt(clustered, labels_key="fine_cluster", **one), fdr)
+        _add_test(table, "lrt_autozi", zinb_lrt(adata, offsets=autozi_offsets, **one), fdr)
+        _add_test(table, "lrt_latent", zinb_lrt(adata, offsets=offsets, **one), fdr)
+        _add_test(table, "lrt_recommended", zinb_lrt(adata, offsets=offsets, **keys), fdr)
+    table["agreement_call"] = table["autozi_call"] & table["lrt_recommended_call"]
     return table
 
 

@@ -40,7 +40,7 @@ MAX_PI = 0.999
 SERIES_MIN_THETA = 100.0
 #: Default memory budget of one chunk: cells x genes entries fitted together (about 1 GB).
 MAX_ENTRIES = 4_000_000
-DISPERSIONS = ("gene", "gene-label")
+DISPERSIONS = ("auto", "gene", "gene-label")
 _RESULT_COLUMNS = ("lrt_statistic", "zinb_pi", "nb_theta", "nb_log_lik", "zinb_log_lik", "converged")
 
 
@@ -480,7 +480,7 @@ def zinb_lrt(
     labels_key: str | None = None,
     batch_key: str | None = None,
     offsets: np.ndarray | None = None,
-    dispersion: str = "gene",
+    dispersion: str = "auto",
     max_iter: int = 100,
     tol: float = 1e-8,
     chunk_size: int | None = None,
@@ -503,7 +503,10 @@ def zinb_lrt(
         so the test asks whether a gene has more zeros than the model's cell states explain.
         None uses each cell's log library size, relative to the median.
     dispersion
-        ``"gene"``: one dispersion per gene; ``"gene-label"``: one per gene and cell type.
+        ``"gene"``: one dispersion per gene; ``"gene-label"``: one per gene and cell type;
+        ``"auto"`` (default): ``"gene-label"`` with ``labels_key``, else ``"gene"``. Chosen by
+        measurement (``benchmarks/evaluate_calls.py``): a gene whose dispersion differs
+        between cell types otherwise looks zero-inflated.
     max_iter
         Most Newton iterations per model.
     tol
@@ -531,6 +534,8 @@ def zinb_lrt(
         raise ValueError(f"dispersion must be one of {DISPERSIONS}, got {dispersion!r}.")
     if dispersion == "gene-label" and labels_key is None:
         raise ValueError("dispersion='gene-label' needs labels_key.")
+    if dispersion == "auto":
+        dispersion = "gene" if labels_key is None else "gene-label"
     counts = counts_matrix(adata, layer)
     validate_counts(counts, "adata.X" if layer is None else f"adata.layers[{layer!r}]")
     library = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()

@@ -20,10 +20,11 @@ Usage::
     python benchmarks/evaluate_calls.py [--quick] [--designs nb hidden ...] [--pln-dir DIR]
     python benchmarks/evaluate_calls.py --report [--quick]
 
-Each design writes ``benchmarks/results/evaluate_calls[_quick]_<design>.{json,csv}``; designs can
-run in separate processes. ``--report`` joins what exists into ``..._report.json`` and prints
-the error rates among genes with mean count > 1 (and overall), spike-ins called, and whether
-each candidate meets the target (FPR <= 0.05, TPR >= 0.9 on every design, no spike-in called).
+Each design writes its per-gene scores to ``benchmarks/results/evaluate_calls[_quick]_<design>.csv``
+(and how it ran to ``.json``); designs can run in separate processes. The report (also
+``--report`` alone) computes from those tables the error rates among genes with mean count
+> 1 and overall, the spike-ins called, and whether each candidate meets the target (FPR <=
+0.05 and TPR >= 0.9 on every design, no spike-in called), into ``..._report.json``.
 """
 
 from __future__ import annotations
@@ -84,19 +85,29 @@ def _methods(table: pd.DataFrame) -> dict[str, tuple[str, str | None]]:
 
 
 def run_design(design: str, args: argparse.Namespace, out: Path, name: str) -> None:
+    """Score one design; write its per-gene table (CSV) and how it ran (JSON)."""
     seeds = [0, 1] if design in ("nb", "hidden") else [0]
     max_epochs = 100 if args.quick else 200
     started = time.perf_counter()
     table = _score_design(design, args.quick, Path(args.pln_dir), seeds, max_epochs)
-    methods = _methods(table)
-    spikes = table[table["spike_in"]]
-    report = {
+    run = {
         "design": design,
-        "n_genes": int((~table["spike_in"]).sum()),
         "max_epochs": max_epochs,
         "seeds": seeds,
         "seconds": round(time.perf_counter() - started, 1),
         "torch_threads": torch.get_num_threads(),
+    }
+    (out / f"{name}_{design}.json").write_text(json.dumps(run, indent=2) + "\n")
+    table.to_csv(out / f"{name}_{design}.csv")
+    print(f"{design}: {run['seconds']} s")
+
+
+def _design_report(table: pd.DataFrame) -> dict:
+    """Error rates, spike-ins called, unconverged tests and seed agreement of one design."""
+    methods = _methods(table)
+    spikes = table[table["spike_in"]]
+    result = {
+        "n_genes": int((~table["spike_in"]).sum()),
         "spike_ins": len(spikes),
         "spike_ins_called": {method: int(spikes[call].sum()) for method, (call, _) in methods.items()},
         "unconverged_tests": {
@@ -105,52 +116,53 @@ def run_design(design: str, args: argparse.Namespace, out: Path, name: str) -> N
         "error_rates": error_rate_summary(table, methods).to_dict("records"),
         "by_expression": evaluate_methods(table[~table["spike_in"]], methods).to_dict("records"),
     }
-    if len(seeds) > 1:
-        report["seed_call_agreement"] = float(
-            ((table["zi_prob_seed0"] > 0.5) == (table[f"zi_prob_seed{seeds[1]}"] > 0.5)).mean()
+    if "zi_prob_seed1" in table:
+        result["seed_call_agreement"] = float(
+            ((table["zi_prob_seed0"] > 0.5) == (table["zi_prob_seed1"] > 0.5)).mean()
         )
-    (out / f"{name}_{design}.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
-    table.to_csv(out / f"{name}_{design}.csv")
-    print(f"{design}: {report['seconds']} s")
+    return result
 
 
 def report(out: Path, name: str) -> None:
-    rows, spikes = [], {}
+    """Join the designs' tables: error rates, spike-ins, and which candidates meet the target."""
+    designs = {}
     for design in DESIGNS:
-        path = out / f"{name}_{design}.json"
-        if not path.exists():
-            continue
-        result = json.loads(path.read_text())
-        rows.append(pd.DataFrame(result["error_rates"]).assign(design=design))
-        spikes[design] = result["spike_ins_called"]
-    overall = pd.concat(rows, ignore_index=True)
+        path = out / f"{name}_{design}.csv"
+        if path.exists():
+            run = json.loads((out / f"{name}_{design}.json").read_text())
+            designs[design] = {**run, **_design_report(pd.read_csv(path, index_col=0))}
+    overall = pd.concat(
+        [pd.DataFrame(result["error_rates"]).assign(design=design) for design, result in designs.items()],
+        ignore_index=True,
+    )
     expressed = overall[overall["genes"] != "all"]
     verdict = {}
     for method, group in expressed.groupby("method", sort=False):
-        spike_calls = [counts.get(method, 0) for counts in spikes.values()]
+        spike_calls = sum(result["spike_ins_called"].get(method, 0) for result in designs.values())
         verdict[method] = {
-            "designs": list(group["design"]),
+            "designs": len(group),
             "worst_fpr": float(group["fpr"].max()),
             "worst_tpr": float(group["tpr"].min()),
-            "spike_ins_called": int(sum(spike_calls)),
+            "spike_ins_called": int(spike_calls),
             "meets_target": bool(
                 (group["fpr"] <= TARGET["max_fpr"]).all()
                 and (group["tpr"] >= TARGET["min_tpr"]).all()
-                and sum(spike_calls) == 0
+                and not spike_calls
             ),
         }
-    summary = {
-        "target": TARGET,
-        "paper": PAPER,
-        "verdict": verdict,
-        "error_rates": overall.to_dict("records"),
-    }
+    summary = {"target": TARGET, "paper": PAPER, "verdict": verdict, "designs": designs}
     (out / f"{name}_report.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     columns = ["design", "genes", "method", "n_genes", "n_zi", "tpr", "fpr", "precision", "roc_auc"]
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 200):
         print(overall[columns].round(3).to_string(index=False))
         print(pd.DataFrame(verdict).T.to_string())
-        print("spike-ins called:", json.dumps(spikes, indent=1))
+        for design, result in designs.items():
+            extra = {
+                key: result[key]
+                for key in ("seconds", "spike_ins_called", "unconverged_tests")
+                if key in result
+            }
+            print(design, json.dumps(extra))
 
 
 def main() -> None:

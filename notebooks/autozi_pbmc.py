@@ -426,11 +426,13 @@ state_means = azt.latent_log_means(model_states)
 
 # %% [markdown]
 # Now the test, gene by gene: are there more zeros than a negative binomial around those
-# cell-state means explains? `converged` tells whether both fits reached their best; a gene
-# whose fits did not converge is reported and should not be trusted.
+# cell-state means explains? Each cell type gets its own spread (dispersion), because a gene
+# can vary more in one cell type than in another, and batches, when there are any, their own
+# level. `converged` tells whether both fits reached their best; a gene whose fits did not
+# converge is reported and should not be trusted.
 
 # %%
-lrt = azt.zinb_lrt(adata, layer="counts", offsets=state_means)
+lrt = azt.zinb_lrt(adata, layer="counts", labels_key=labels_key, batch_key=batch_key, offsets=state_means)
 gene_table = azt.add_calibrated_call(gene_table, lrt, fdr=0.05)
 print(f"Fits converged for {lrt['converged'].sum()} of {len(lrt)} genes.")
 print(f"AUTOZI's rule calls {gene_table['is_zi'].mean():.3f} of the genes ZI;")
@@ -471,12 +473,12 @@ if labels_key is not None:
     descriptions[f"annotated cell types ({labels_key})"] = {"labels_key": labels_key}
 if "louvain" in adata.obs:
     descriptions["louvain clusters"] = {"labels_key": "louvain"}
-descriptions["learned cell states (recommended)"] = {"offsets": state_means}
+descriptions["learned cell states (recommended)"] = {"recommended": True}
 comparison = []
 for name, how in descriptions.items():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = lrt if "offsets" in how else azt.zinb_lrt(adata, batch_key=batch_key, **how)
+        result = lrt if how.get("recommended") else azt.zinb_lrt(adata, batch_key=batch_key, **how)
     called = result.loc[azt.calibrated_call(result["lrt_qvalue"]), "gene"]
     examples = ", ".join(called[:8])
     comparison.append({"cells described by": name, "genes called ZI": len(called), "examples": examples})

@@ -171,6 +171,7 @@ def score_simulated_genes(
     fdr: float = 0.05,
     labels_key: str | None = "cell_type",
     batch_key: str | None = None,
+    n_latent: int | None = None,
 ) -> pd.DataFrame:
     """Score every gene of a simulation with AUTOZI and every candidate test (see :data:`CANDIDATES`).
 
@@ -188,6 +189,8 @@ def score_simulated_genes(
         Annotated cell types (AUTOZI's labels and the covariate); None when there are none.
     batch_key
         Batches, for every model and test.
+    n_latent
+        Latent dimensions of the NB-scVI offset model (None: :data:`OFFSET_MODEL`'s).
 
     Returns
     -------
@@ -217,7 +220,9 @@ def score_simulated_genes(
     table["zi_prob"] = table[f"zi_prob_seed{seeds[0]}"]
     table["autozi_call"] = call_zi(table["zi_prob"], threshold)
 
-    offset_model = fit_offset_model(adata, batch_key=batch_key, max_epochs=max_epochs, seed=seeds[0])
+    offset_model = fit_offset_model(
+        adata, batch_key=batch_key, max_epochs=max_epochs, seed=seeds[0], n_latent=n_latent
+    )
     offsets = latent_log_means(offset_model)
     clustered = adata.copy()
     clustered.obs["fine_cluster"] = KMeans(N_FINE_CLUSTERS, n_init=4, random_state=seeds[0]).fit_predict(

@@ -53,6 +53,7 @@ def fit_offset_model(
     seed: int = 0,
     accelerator: str = "auto",
     callbacks: list | None = None,
+    n_latent: int | None = None,
 ):
     """Train the NB-only scVI model of :data:`OFFSET_MODEL` on a copy of ``adata``.
 
@@ -70,6 +71,8 @@ def fit_offset_model(
         Passed to Lightning.
     callbacks
         Lightning callbacks for the trainer (e.g. progress lines).
+    n_latent
+        Latent dimensions; None takes :data:`OFFSET_MODEL`'s.
 
     Returns
     -------
@@ -79,7 +82,8 @@ def fit_offset_model(
     scvi.settings.seed = seed
     data = adata.copy()
     scvi.model.SCVI.setup_anndata(data, layer=layer, batch_key=batch_key)
-    model = scvi.model.SCVI(data, **OFFSET_MODEL)
+    settings = OFFSET_MODEL if n_latent is None else {**OFFSET_MODEL, "n_latent": n_latent}
+    model = scvi.model.SCVI(data, **settings)
     model.train(
         max_epochs=max_epochs,
         accelerator=accelerator,

@@ -131,6 +131,15 @@ def simulate_pln(
     return _as_anndata(counts, cell_type, var)
 
 
+def _spike_ins(
+    size_factor: np.ndarray, n_spike_ins: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """ERCC-like spike-ins: Poisson sampling of a fixed concentration scaled by each cell's size."""
+    concentration = np.exp(rng.uniform(np.log(0.1), np.log(50.0), size=n_spike_ins))
+    spike_mean = size_factor[:, None] * concentration[None, :]
+    return rng.poisson(spike_mean), spike_mean
+
+
 def simulate_nb(
     n_cells: int = 3_000,
     n_genes: int = 500,
@@ -208,9 +217,7 @@ def simulate_nb(
     gene_dropout = np.where(zi_true, rng.uniform(low, high, size=n_genes), 0.0)
     counts = _zero_inflate(counts, gene_dropout, rng)
 
-    concentration = np.exp(rng.uniform(np.log(0.1), np.log(50.0), size=n_spike_ins))
-    spike_mean = size_factor[:, None] * concentration[None, :]
-    spikes = rng.poisson(spike_mean)
+    spikes, spike_mean = _spike_ins(size_factor, n_spike_ins, rng)
     var = pd.DataFrame(
         {
             "zi_true": np.concatenate([zi_true, np.zeros(n_spike_ins, dtype=bool)]),
@@ -223,15 +230,6 @@ def simulate_nb(
     )
     obs_extra = {"size_factor": size_factor, "batch": pd.Categorical([f"batch{b}" for b in batch])}
     return _as_anndata(np.hstack([counts, spikes]), cell_type, var, obs_extra)
-
-
-def _spike_ins(
-    size_factor: np.ndarray, n_spike_ins: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """ERCC-like spike-ins: Poisson sampling of a fixed concentration scaled by each cell's size."""
-    concentration = np.exp(rng.uniform(np.log(0.1), np.log(50.0), size=n_spike_ins))
-    spike_mean = size_factor[:, None] * concentration[None, :]
-    return rng.poisson(spike_mean), spike_mean
 
 
 def simulate_hidden_states(

@@ -53,9 +53,11 @@ DESIGNS = ("nb", "nb_dispersion", "hidden", "bursty", "pln")
 TARGET = {"max_fpr": 0.05, "min_tpr": 0.9}
 
 
-def _score_design(design: str, quick: bool, pln_dir: Path, seeds: list[int], max_epochs: int) -> pd.DataFrame:
+def _score_design(
+    design: str, quick: bool, pln_dir: Path, seeds: list[int], max_epochs: int, n_latent: int | None
+) -> pd.DataFrame:
     n_cells, n_genes = (1_500, 300) if quick else (3_000, 500)
-    score = {"seeds": seeds, "max_epochs": max_epochs}
+    score = {"seeds": seeds, "max_epochs": max_epochs, "n_latent": n_latent}
     if design in ("nb", "nb_dispersion"):
         data = simulate_nb(
             n_cells=n_cells,
@@ -89,13 +91,14 @@ def run_design(design: str, args: argparse.Namespace, out: Path, name: str) -> N
     seeds = [0, 1] if design in ("nb", "hidden") else [0]
     max_epochs = 100 if args.quick else 200
     started = time.perf_counter()
-    table = _score_design(design, args.quick, Path(args.pln_dir), seeds, max_epochs)
+    table = _score_design(design, args.quick, Path(args.pln_dir), seeds, max_epochs, args.n_latent)
     run = {
         "design": design,
         "max_epochs": max_epochs,
         "seeds": seeds,
         "seconds": round(time.perf_counter() - started, 1),
         "torch_threads": torch.get_num_threads(),
+        "offset_model_n_latent": args.n_latent,
     }
     (out / f"{name}_{design}.json").write_text(json.dumps(run, indent=2) + "\n")
     table.to_csv(out / f"{name}_{design}.csv")
@@ -172,6 +175,7 @@ def main() -> None:
     parser.add_argument("--pln-dir", default="../shared/data/autozi_pln")
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--report", action="store_true", help="only join the designs' results")
+    parser.add_argument("--n-latent", type=int, help="latent dimensions of the NB-scVI offset model")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)

@@ -34,6 +34,9 @@ from .validation import InputDataError, counts_matrix, validate_counts, validate
 
 #: Bounds of log(theta): theta from 4.5e-5 (extreme overdispersion) to 6.6e7 (Poisson).
 LOG_THETA_BOUNDS = (-10.0, 18.0)
+#: Bounds of the log-mean covariates: a cell type without counts for a gene reaches e^-30
+#: (no expression) instead of running off to minus infinity.
+BETA_BOUNDS = (-30.0, 30.0)
 #: Largest zero-inflation probability a ZINB fit may take.
 MAX_PI = 0.999
 #: Theta above which lgamma/digamma/trigamma differences use their asymptotic series.
@@ -348,6 +351,10 @@ def _fit_chunk(
         gradient, hessian, current = _gradient_and_hessian(ya, oa, design, b, f, pa)
         # Parameters at a bound with the likelihood pushing outwards stay out of the step.
         free = torch.ones_like(gradient, dtype=torch.bool)
+        free[:, :p] = ~(
+            ((b.T <= BETA_BOUNDS[0]) & (gradient[:, :p] < 0))
+            | ((b.T >= BETA_BOUNDS[1]) & (gradient[:, :p] > 0))
+        )
         free[:, p : p + d] = ~(
             ((f.T <= low) & (gradient[:, p : p + d] < 0)) | ((f.T >= high) & (gradient[:, p : p + d] > 0))
         )
@@ -369,7 +376,7 @@ def _fit_chunk(
             if len(pending) == 0:
                 break
             step = delta[pending] * 0.5**halving
-            tb = b[:, pending] + step[:, :p].T
+            tb = (b[:, pending] + step[:, :p].T).clamp(*BETA_BOUNDS)
             tf = (f[:, pending] + step[:, p : p + d].T).clamp(low, high)
             tp = None if pa is None else (pa[pending] + step[:, -1]).clamp(0.0, MAX_PI)
             to = oa if oa.shape[1] == 1 else oa[:, pending]
@@ -400,7 +407,9 @@ def _nb_start(y: torch.Tensor, offset: torch.Tensor, design: _Design) -> tuple[t
     mean = (offset + design.mean @ beta).exp()
     excess = ((y - mean) ** 2 - y).mean(0)
     theta = (mean**2).mean(0) / excess.clamp_min(1e-8)
-    phi = torch.log(theta).clamp(*LOG_THETA_BOUNDS).expand(design.disp.shape[1], -1).clone()
+    # Start at a moderate dispersion: near the Poisson limit the likelihood is flat in theta,
+    # and Newton steps from there creep; from below they reach that limit in a few steps.
+    phi = torch.log(theta).clamp(LOG_THETA_BOUNDS[0], 3.0).expand(design.disp.shape[1], -1).clone()
     return beta, phi
 
 
@@ -481,7 +490,7 @@ def zinb_lrt(
     batch_key: str | None = None,
     offsets: np.ndarray | None = None,
     dispersion: str = "auto",
-    max_iter: int = 100,
+    max_iter: int = 200,
     tol: float = 1e-8,
     chunk_size: int | None = None,
 ) -> pd.DataFrame:
@@ -521,8 +530,8 @@ def zinb_lrt(
         One row per gene: ``gene, lrt_statistic, lrt_pvalue, lrt_qvalue, zinb_pi, nb_theta,
         nb_log_lik, zinb_log_lik, converged``. Log-likelihoods omit the constant
         ``-sum(log y!)``. A gene without counts cannot be tested: NaN statistic, p and q.
-        ``converged`` is False where either fit stopped before its optimum; a warning names
-        those genes.
+        ``converged`` is False where either fit stopped before its optimum: such a gene gets
+        no p- or q-value (it is never called), and a warning names it.
 
     Raises
     ------
@@ -577,14 +586,16 @@ def zinb_lrt(
         parts.append(part)
     table = pd.concat(parts, ignore_index=True).astype({"converged": bool})
     table.insert(0, "gene", adata.var_names.to_numpy(dtype=str))
-    table.insert(2, "lrt_pvalue", boundary_lrt_pvalue(table["lrt_statistic"].to_numpy()))
+    # A fit that did not reach its optimum is no evidence either way: no p-value, never called.
+    pvalue = boundary_lrt_pvalue(table["lrt_statistic"].to_numpy())
+    table.insert(2, "lrt_pvalue", np.where(table["converged"], pvalue, np.nan))
     table.insert(3, "lrt_qvalue", benjamini_hochberg(table["lrt_pvalue"].to_numpy()))
     unconverged = table.loc[~table["converged"], "gene"].tolist()
     if unconverged:
         shown = ", ".join(unconverged[:10]) + (" ..." if len(unconverged) > 10 else "")
         warnings.warn(
             f"The NB/ZINB fits of {len(unconverged)} genes did not converge in {max_iter} iterations "
-            f"({shown}); their p-values are not reliable. Raise max_iter, or leave them out.",
+            f"({shown}); they get no p-value and are not called. Raise max_iter to test them.",
             RuntimeWarning,
             stacklevel=2,
         )
@@ -652,8 +663,8 @@ def zinb_lrt_by_label(
     if len(unconverged):
         pairs = ", ".join(f"{g} in {lab}" for g, lab in unconverged[["gene", "label"]].head(10).to_numpy())
         warnings.warn(
-            f"{len(unconverged)} gene x cell-type fits did not converge ({pairs}); their p-values "
-            "are not reliable.",
+            f"{len(unconverged)} gene x cell-type fits did not converge ({pairs}); they get no "
+            "p-value and are not called.",
             RuntimeWarning,
             stacklevel=2,
         )

@@ -202,7 +202,7 @@ def test_dispersion_per_label_fits_types_with_different_dispersions():
     obs = pd.DataFrame({"type": pd.Categorical(label.astype(str))}, index=[f"c{i}" for i in range(n_cells)])
     adata = _adata(counts, obs)
     known_depth = np.zeros(adata.shape)
-    shared = zinb_lrt(adata, labels_key="type", offsets=known_depth)
+    shared = zinb_lrt(adata, labels_key="type", offsets=known_depth, dispersion="gene")
     per_label = zinb_lrt(adata, labels_key="type", dispersion="gene-label", offsets=known_depth)
     assert per_label.at[0, "nb_log_lik"] > shared.at[0, "nb_log_lik"] + 10
     assert per_label.at[0, "lrt_pvalue"] > 0.01
@@ -248,7 +248,19 @@ def test_bad_offsets_are_refused(counts_adata):
 def test_unconverged_fits_are_reported(counts_adata):
     with pytest.warns(RuntimeWarning, match="did not converge"):
         result = zinb_lrt(counts_adata, labels_key="cell_type", max_iter=1)
-    assert not result["converged"].all()
+    unconverged = ~result["converged"]
+    assert unconverged.any()
+    # Never called on an unconverged fit: no p- or q-value there.
+    assert result.loc[unconverged, ["lrt_pvalue", "lrt_qvalue"]].isna().all().all()
+    assert not calibrated_call(result["lrt_qvalue"])[unconverged.to_numpy()].any()
+
+
+def test_cell_type_without_counts_converges(counts_adata):
+    counts = counts_adata.layers["counts"].toarray()
+    counts[(counts_adata.obs["cell_type"] == "NK").to_numpy(), 2] = 0
+    counts_adata.layers["counts"] = sp.csr_matrix(counts)
+    result = zinb_lrt(counts_adata, labels_key="cell_type")
+    assert result["converged"].all() and result.at[2, "lrt_pvalue"] >= 0
 
 
 def test_chunking_does_not_change_results(counts_adata):

@@ -158,7 +158,8 @@ N_FINE_CLUSTERS = 15
 def _add_test(table: pd.DataFrame, name: str, lrt: pd.DataFrame, fdr: float) -> None:
     lrt = lrt.set_index("gene")
     table[f"{name}_qvalue"] = lrt["lrt_qvalue"]
-    table[f"{name}_score"] = -np.log10(lrt["lrt_pvalue"].clip(lower=1e-300))
+    # A gene whose fit did not converge has no p-value: it is never called and ranks last.
+    table[f"{name}_score"] = -np.log10(lrt["lrt_pvalue"].clip(lower=1e-300)).fillna(0.0)
     table[f"{name}_call"] = calibrated_call(table[f"{name}_qvalue"], fdr)
     table[f"{name}_converged"] = lrt["converged"]
 
@@ -196,7 +197,8 @@ def score_simulated_genes(
     -------
     pandas.DataFrame
         Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob``, and
-        for each test ``<name>_qvalue, <name>_score`` (-log10 p), ``<name>_call`` and
+        for each test ``<name>_qvalue, <name>_score`` (-log10 p; 0 where the fit did not converge, so such
+        a gene ranks last), ``<name>_call`` and
         ``<name>_converged``, with names ``lrt_types, lrt_clusters, lrt_autozi, lrt_latent``
         (one dispersion per gene) and ``lrt_recommended`` (the recommended call: NB-scVI
         offsets and :func:`zinb_lrt`'s default dispersion, per type when there are labels);

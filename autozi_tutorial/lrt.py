@@ -423,8 +423,13 @@ def _excess_zeros(y: torch.Tensor, offset: torch.Tensor, design: _Design, fit: _
     return torch.where(excess > 0, excess.clamp(0.01, 0.9), 0.0)
 
 
-def _test_chunk(y, offset, design: _Design, max_iter: int, tol: float) -> dict[str, torch.Tensor]:
-    """NB fit, ZINB fit from it, NB refit from the ZINB; the statistic against the best NB."""
+def _test_chunk(
+    y, offset, design: _Design, max_iter: int, tol: float
+) -> tuple[dict[str, torch.Tensor], _Fit, _Fit]:
+    """NB fit, ZINB fit from it, NB refit from the ZINB; the statistic against the best NB.
+
+    Returns the result columns and the two fits (whose parameters the tests check).
+    """
     nb = _fit_chunk(y, offset, design, _nb_start(y, offset, design), None, max_iter, tol)
     zinb = _fit_chunk(
         y, offset, design, (nb.beta, nb.phi), _excess_zeros(y, offset, design, nb), max_iter, tol
@@ -446,7 +451,7 @@ def _test_chunk(y, offset, design: _Design, max_iter: int, tol: float) -> dict[s
     zinb.converged = torch.where(no_gain, nb.converged, zinb.converged)
     # A gain below the fits' convergence tolerance is no evidence of zero inflation.
     gain = zinb.log_lik - nb.log_lik
-    return {
+    columns = {
         "lrt_statistic": torch.where(gain > tol, 2.0 * gain, 0.0),
         "zinb_pi": zinb.pi,
         "nb_theta": nb.phi.mean(0).exp(),
@@ -454,6 +459,7 @@ def _test_chunk(y, offset, design: _Design, max_iter: int, tol: float) -> dict[s
         "zinb_log_lik": zinb.log_lik,
         "converged": nb.converged & zinb.converged,
     }
+    return columns, nb, zinb
 
 
 # --- the public test ------------------------------------------------------------------------------
@@ -580,7 +586,7 @@ def zinb_lrt(
         part["converged"] = True
         if len(testable):
             offset = offset if offset.shape[1] == 1 else offset[:, testable]
-            fitted = _test_chunk(y[:, testable], offset, design, max_iter, tol)
+            fitted, _, _ = _test_chunk(y[:, testable], offset, design, max_iter, tol)
             for name, value in fitted.items():
                 part.loc[testable.numpy(), name] = value.numpy()
         parts.append(part)

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autozi_tutorial.evaluation import call_metrics, evaluate_methods, roc_points
+from autozi_tutorial.evaluation import _add_test, call_metrics, evaluate_methods, roc_points
 
 
 def test_call_metrics_hand_computed():
@@ -78,3 +78,21 @@ def test_error_rate_summary_excludes_spike_ins_and_splits_by_expression():
     assert summary.loc["all", "fpr"] == 0.5
     assert summary.loc["mean count > 1", "n_genes"] == 2
     assert summary.loc["mean count > 1", "fpr"] == 0.0
+
+
+def test_unconverged_genes_rank_last_and_are_not_called():
+    table = pd.DataFrame(index=["a", "b", "c"])
+    lrt = pd.DataFrame(
+        {
+            "gene": ["a", "b", "c"],
+            "lrt_pvalue": [1e-12, np.nan, 0.5],
+            "lrt_qvalue": [1e-11, np.nan, 0.5],
+            "converged": [True, False, True],
+        }
+    )
+    _add_test(table, "test", lrt, fdr=0.05)
+    assert table["test_call"].tolist() == [True, False, False]
+    np.testing.assert_allclose(table["test_score"], [12.0, 0.0, -np.log10(0.5)])
+    assert table["test_converged"].tolist() == [True, False, True]
+    metrics = call_metrics(np.array([True, True, False]), table["test_call"], table["test_score"])
+    assert metrics["roc_auc"] == 0.5

@@ -24,7 +24,7 @@ from .evaluation import (
 )
 from .fit import TRAINING_PRESETS, check_strategy, fit_autozi, fit_autozi_model, training_arguments
 from .lrt import benjamini_hochberg, calibrated_call, zinb_lrt, zinb_lrt_by_label
-from .offsets import OFFSET_MODEL, fit_offset_model, latent_log_means
+from .offsets import fit_offset_model, latent_log_means, offset_model_settings
 from .outputs import fraction_summary, package_versions, write_outputs, write_results
 from .parameters import (
     ParameterError,
@@ -66,7 +66,6 @@ __all__ = [
     "CANDIDATES",
     "DATASET_DEFAULTS",
     "MIN_CELLS_PER_TYPE",
-    "OFFSET_MODEL",
     "TRAINING_PRESETS",
     "InputDataError",
     "LoadedDataset",
@@ -99,6 +98,7 @@ __all__ = [
     "load_pbmc",
     "load_pbmc68k",
     "load_pln_parameters",
+    "offset_model_settings",
     "package_versions",
     "parse_seeds",
     "plot_calls",

@@ -191,7 +191,7 @@ def score_simulated_genes(
     batch_key
         Batches, for every model and test.
     n_latent
-        Latent dimensions of the NB-scVI offset model (None: :data:`OFFSET_MODEL`'s).
+        Latent dimensions of the NB-scVI offset model (None: :func:`offset_model_settings`'s).
 
     Returns
     -------

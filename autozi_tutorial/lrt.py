@@ -439,7 +439,8 @@ def _test_chunk(
         o = offset if offset.shape[1] == 1 else offset[:, improved]
         start = (zinb.beta[:, improved], zinb.phi[:, improved])
         refit = _fit_chunk(y[:, improved], o, design, start, None, max_iter, tol)
-        better = refit.log_lik > nb.log_lik[improved]
+        # Only a real gain replaces the first NB fit (not rounding on the same optimum).
+        better = refit.log_lik > nb.log_lik[improved] + tol
         for name in ("beta", "phi"):
             getattr(nb, name)[:, improved[better]] = getattr(refit, name)[:, better]
         nb.log_lik[improved[better]] = refit.log_lik[better]

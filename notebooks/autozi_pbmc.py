@@ -420,7 +420,8 @@ figures["zi_probability_vs_expression"] = azt.plot_zi_probability_vs_expression(
 
 # %%
 scvi.model.SCVI.setup_anndata(adata, layer="counts", batch_key=batch_key)
-model_states = scvi.model.SCVI(adata, **azt.OFFSET_MODEL)
+offset_settings = azt.offset_model_settings(adata.n_vars)
+model_states = scvi.model.SCVI(adata, **offset_settings)
 model_states.train(**train_kwargs, callbacks=[azt.TrainingProgress(name="cell states")])
 state_means = azt.latent_log_means(model_states)
 
@@ -568,9 +569,9 @@ if label_fractions is not None:
 #   dropout, the same with dispersions that differ between cell types, hidden cell states,
 #   transcriptional bursting with technical noise, and the AutoZI paper's own design) it was
 #   the only call we measured that kept false calls rare on all of them, and it found almost
-#   every zero-inflated gene with enough counts on four. On the AutoZI paper's design, which
-#   has only 50 genes, it found two thirds of them: with few genes the learned cell states
-#   can take up part of the real zero inflation (`benchmarks/README.md`).
+#   every zero-inflated gene with enough counts on all of them (94% on the AutoZI paper's
+#   design, which has only 50 genes: there the cell-state model must be kept small, or it
+#   learns part of the real zero inflation as cell states; `benchmarks/README.md`).
 # - **Neither can tell why** a gene has extra zeros: bursty transcription, a technical
 #   artefact, or a cell state too fine for the model to learn. With few cells both have little
 #   power: read "not called" as "no strong evidence", not as proof of absence.
@@ -617,7 +618,7 @@ summary = {
     "accelerator": accelerator,
     **azt.training_device(model_gene),
     "package_versions": versions,
-    "offset_model": azt.OFFSET_MODEL,
+    "offset_model": offset_settings,
     "lrt_converged_fraction": float(lrt["converged"].mean()),
     **azt.fraction_summary(gene_table, gene_label_table, expression_cutoff),
 }

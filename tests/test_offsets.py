@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autozi_tutorial import fit_offset_model, latent_log_means, zinb_lrt
+from autozi_tutorial import fit_offset_model, latent_log_means, offset_model_settings, zinb_lrt
 
 
 @pytest.fixture
@@ -33,3 +33,16 @@ def test_offsets_feed_the_test(trained):
 def test_n_samples_must_be_positive(trained):
     with pytest.raises(ValueError, match="n_samples"):
         latent_log_means(trained[1], n_samples=0)
+
+
+@pytest.mark.parametrize(("n_genes", "n_latent"), [(1, 2), (50, 3), (99, 6), (765, 10), (5000, 10)])
+def test_latent_dimensions_follow_the_number_of_genes(n_genes, n_latent):
+    assert offset_model_settings(n_genes) == {"gene_likelihood": "nb", "n_latent": n_latent}
+
+
+def test_offset_model_takes_the_rule_unless_told(trained):
+    adata, model = trained
+    assert model.module.n_latent == offset_model_settings(adata.n_vars)["n_latent"]
+    assert fit_offset_model(adata, max_epochs=1, accelerator="cpu", n_latent=3).module.n_latent == 3
+    with pytest.raises(ValueError, match="n_genes"):
+        offset_model_settings(0)

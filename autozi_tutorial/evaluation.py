@@ -197,13 +197,12 @@ def score_simulated_genes(
     -------
     pandas.DataFrame
         Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob``, and
-        for each test ``<name>_qvalue, <name>_score`` (-log10 p; 0 where the fit did not converge, so such
-        a gene ranks last), ``<name>_call`` and
-        ``<name>_converged``, with names ``lrt_types, lrt_clusters, lrt_autozi, lrt_latent``
-        (one dispersion per gene) and ``lrt_recommended`` (the recommended call: NB-scVI
-        offsets and :func:`zinb_lrt`'s default dispersion, per type when there are labels);
-        ``autozi_call`` (AUTOZI's rule) and ``agreement_call`` (AUTOZI's rule and the
-        recommended call at once).
+        for each test ``<name>_qvalue, <name>_score`` (-log10 p; 0 where the fit did not
+        converge, so such a gene ranks last), ``<name>_call`` and ``<name>_converged``, with
+        names ``lrt_types, lrt_clusters, lrt_autozi, lrt_latent`` (one dispersion per gene) and
+        ``lrt_recommended`` (the recommended call: NB-scVI offsets and :func:`zinb_lrt`'s
+        default dispersion, per type when there are labels); ``autozi_call`` (AUTOZI's rule)
+        and ``agreement_call`` (AUTOZI's rule and the recommended call at once).
     """
     seeds = list(seeds)
     table = pd.DataFrame(index=adata.var_names)

@@ -33,8 +33,8 @@
 # - find the genes with more zeros than their cells' states explain, the call we recommend,
 #   and judge how far to trust each call.
 #
-# **Time needed.** About 60 minutes to read, run and discuss. The computer's share is about a
-# minute on the small offline data set (700 cells), and about 10 minutes on the seed tutorial's
+# **Time needed.** About 60 minutes to read, run and discuss. The computer's share is under two
+# minutes on the small offline data set (700 cells), and about 10 minutes on the seed tutorial's
 # 12,039 cells with the default settings on a 2-core laptop (less with `preset = "fast"`).
 # Training prints a line every few epochs, so you can see it progress.
 #

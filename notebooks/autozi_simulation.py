@@ -51,7 +51,7 @@
 # - choose between ranking genes by a score and deciding with a calibrated test;
 # - tell zeros that come from cell states apart from zero inflation.
 #
-# **Time needed.** About 30 minutes; the computer's share is under a minute with the default
+# **Time needed.** About 30 minutes; the computer's share is about two minutes with the default
 # parameters. Do the main lesson (`autozi_pbmc.ipynb`) first.
 
 # %% [markdown]

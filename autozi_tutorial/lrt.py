@@ -10,12 +10,13 @@ the ZINB with pi = 0, on the boundary of the parameter space, so under the null 
 statistic follows 0.5 chi2(0) + 0.5 chi2(1) (Self and Liang, 1987).
 
 All genes of a chunk are fitted at once by projected Newton steps on the exact float64
-likelihood, with the derivatives written out per entry (``_entry_terms``) and the per-gene
-Hessians solved by Cholesky. A fit has converged when its Newton decrement (the increase in
+likelihood, with the derivatives written out per entry (``_entry_terms``), summed within
+groups of cells that share every covariate (cell type x batch), and the per-gene Hessians
+solved by Cholesky. A fit has converged when its Newton decrement (the increase in
 log-likelihood that one more full step would bring) is below ``tol``; parameters held at a
 bound (pi = 0, or an infinite dispersion) are left out of that measure. The ZINB always
-starts from the NB optimum, and the NB is refitted from the ZINB optimum, so the statistic
-is positive only when the ZINB beats the best NB fit found.
+starts from the NB optimum, and the NB is refitted from the NB with the ZINB optimum's mean
+and variance, so the statistic is positive only when the ZINB beats the best NB fit found.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ LOG_THETA_BOUNDS = (-10.0, 18.0)
 BETA_BOUNDS = (-30.0, 30.0)
 #: Largest zero-inflation probability a ZINB fit may take.
 MAX_PI = 0.999
+#: log(theta) above which a rising dispersion is tried at the Poisson bound directly.
+POISSON_PROBE = 6.0
 #: Theta above which lgamma/digamma/trigamma differences use their asymptotic series.
 SERIES_MIN_THETA = 100.0
-#: Default memory budget of one chunk: cells x genes entries fitted together (about 1 GB).
-MAX_ENTRIES = 4_000_000
+#: Default memory budget of one chunk: cells x genes entries fitted together.
+MAX_ENTRIES = 1_000_000
 DISPERSIONS = ("auto", "gene", "gene-label")
 _RESULT_COLUMNS = ("lrt_statistic", "zinb_pi", "nb_theta", "nb_log_lik", "zinb_log_lik", "converged")
 
@@ -229,20 +232,28 @@ def _entry_terms(
 
 @dataclass
 class _Design:
-    """Cell-level design: log-mean covariates ``mean`` (cells x p), dispersion groups ``disp`` (cells x d)."""
+    """Cell groups (cell type x batch) within which every covariate is constant.
 
-    mean: torch.Tensor
-    disp: torch.Tensor
+    ``groups`` is cells x groups (one-hot); ``mean_rows`` (groups x p) holds the log-mean
+    covariates of each group and ``disp_rows`` (groups x d) its dispersion group. Sums over
+    cells then reduce to sums within groups, whatever the number of covariates.
+    """
+
+    groups: torch.Tensor
+    mean_rows: torch.Tensor
+    disp_rows: torch.Tensor
     n_label_columns: int
 
-    def outer(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        return (left[:, :, None] * right[:, None, :]).reshape(left.shape[0], -1)
-
     def __post_init__(self) -> None:
-        self.one_dispersion = self.disp.shape[1] == 1
-        self.mean_mean = self.outer(self.mean, self.mean)
-        self.mean_disp = self.outer(self.mean, self.disp)
-        self.disp_disp = self.outer(self.disp, self.disp)
+        self.one_dispersion = self.disp_rows.shape[1] == 1
+        self.mean = self.groups @ self.mean_rows
+        self.disp = self.groups @ self.disp_rows
+
+    def sums(self, *entries: torch.Tensor) -> list[torch.Tensor]:
+        """Per-group sums (groups x genes) of each cells x genes array, in one product."""
+        n_genes = entries[0].shape[1]
+        stacked = self.groups.T @ torch.cat(entries, 1)
+        return list(stacked.split(n_genes, 1))
 
 
 @dataclass
@@ -272,24 +283,26 @@ def _gradient_and_hessian(y, offset, design: _Design, beta, phi, pi):
     eta = offset + design.mean @ beta
     psi = _log_theta(design, phi)
     t = _entry_terms(y, eta, psi, pi, derivatives=True)
-    p, d, n_genes = beta.shape[0], phi.shape[0], y.shape[1]
-    blocks_g = [design.mean.T @ t.g_eta, design.disp.T @ t.g_psi]
-    h_bb = (design.mean_mean.T @ t.h_eta).reshape(p, p, n_genes)
-    h_bd = (design.mean_disp.T @ t.h_eta_psi).reshape(p, d, n_genes)
-    h_dd = (design.disp_disp.T @ t.h_psi).reshape(d, d, n_genes)
-    rows = [torch.cat([h_bb, h_bd], 1), torch.cat([h_bd.transpose(0, 1), h_dd], 1)]
+    # Parameter kinds: log-mean covariates, log-dispersions and (ZINB) pi. A kind's rows say
+    # how the cells of each group depend on its parameters.
+    rows = [design.mean_rows, design.disp_rows]
+    first = [t.g_eta, t.g_psi]
+    second = {(0, 0): t.h_eta, (0, 1): t.h_eta_psi, (1, 1): t.h_psi}
     if pi is not None:
-        blocks_g.append(t.g_pi.sum(0, keepdim=True))
-        h_bp = (design.mean.T @ t.h_eta_pi)[:, None, :]
-        h_dp = (design.disp.T @ t.h_psi_pi)[:, None, :]
-        h_pp = t.h_pi.sum(0)[None, None, :]
-        rows = [
-            torch.cat([rows[0], h_bp], 1),
-            torch.cat([rows[1], h_dp], 1),
-            torch.cat([h_bp.transpose(0, 1), h_dp.transpose(0, 1), h_pp], 1),
-        ]
-    gradient = torch.cat(blocks_g, 0).T
-    hessian = torch.cat(rows, 0).permute(2, 0, 1)
+        rows.append(torch.ones(len(design.mean_rows), 1, dtype=y.dtype))
+        first.append(t.g_pi)
+        second.update({(0, 2): t.h_eta_pi, (1, 2): t.h_psi_pi, (2, 2): t.h_pi})
+    sums = design.sums(*first, *second.values())
+    first_sums, second_sums = sums[: len(first)], dict(zip(second, sums[len(first) :], strict=True))
+    gradient = torch.cat([torch.einsum("ga,gn->na", r, g) for r, g in zip(rows, first_sums, strict=True)], 1)
+
+    def block(i: int, j: int) -> torch.Tensor:
+        if i > j:
+            return block(j, i).transpose(1, 2)
+        return torch.einsum("ga,gb,gn->nab", rows[i], rows[j], second_sums[i, j])
+
+    kinds = range(len(rows))
+    hessian = torch.cat([torch.cat([block(i, j) for j in kinds], 2) for i in kinds], 1)
     return gradient, hessian, t.log_lik.sum(0)
 
 
@@ -389,6 +402,17 @@ def _fit_chunk(
             pending = pending[~accept]
         # A gene whose step found no improvement at all has reached the precision of its likelihood.
         done = done | torch.isin(torch.arange(len(active)), pending)
+        # Towards the Poisson limit the likelihood flattens like 1 / theta and Newton steps climb
+        # log(theta) by about 1 at a time: try the bound at once, keep it if it is better.
+        rising = (new_f > POISSON_PROBE) & (new_f > f) & (new_f < high)
+        probe = torch.nonzero(rising.any(0) & ~done).ravel()
+        if len(probe):
+            tf = torch.where(rising[:, probe], high, new_f[:, probe])
+            to = oa if oa.shape[1] == 1 else oa[:, probe]
+            tp = None if new_p is None else new_p[probe]
+            trial = _gene_log_lik(ya[:, probe], to, design, new_b[:, probe], tf, tp)
+            accept = trial > new_ll[probe]
+            new_f[:, probe[accept]], new_ll[probe[accept]] = tf[:, accept], trial[accept]
         beta[:, active], phi[:, active], log_lik[active] = new_b, new_f, new_ll
         if pi is not None:
             pi[active] = new_p
@@ -423,6 +447,19 @@ def _excess_zeros(y: torch.Tensor, offset: torch.Tensor, design: _Design, fit: _
     return torch.where(excess > 0, excess.clamp(0.01, 0.9), 0.0)
 
 
+def _nb_matching(zinb: _Fit, genes: torch.Tensor, n_labels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The NB with the ZINB's mean and variance in every cell, for ``genes``: a refit's start.
+
+    A ZINB(mu, theta, pi) has mean (1 - pi) mu and variance (1 - pi) mu (1 + mu / theta + pi mu),
+    which the NB with mean (1 - pi) mu and theta' = (1 - pi) / (1 / theta + pi) matches.
+    """
+    keep = torch.log1p(-zinb.pi[genes])
+    beta, phi = zinb.beta[:, genes].clone(), zinb.phi[:, genes]
+    beta[:n_labels] += keep  # one label column per cell: shifts every cell's log-mean
+    phi = (keep - torch.logaddexp(-phi, torch.log(zinb.pi[genes]))).clamp(*LOG_THETA_BOUNDS)
+    return beta.clamp(*BETA_BOUNDS), phi
+
+
 def _test_chunk(
     y, offset, design: _Design, max_iter: int, tol: float
 ) -> tuple[dict[str, torch.Tensor], _Fit, _Fit]:
@@ -437,7 +474,7 @@ def _test_chunk(
     improved = torch.nonzero(zinb.log_lik > nb.log_lik + tol).ravel()
     if len(improved):
         o = offset if offset.shape[1] == 1 else offset[:, improved]
-        start = (zinb.beta[:, improved], zinb.phi[:, improved])
+        start = _nb_matching(zinb, improved, design.n_label_columns)
         refit = _fit_chunk(y[:, improved], o, design, start, None, max_iter, tol)
         # Only a real gain replaces the first NB fit (not rounding on the same optimum).
         better = refit.log_lik > nb.log_lik[improved] + tol
@@ -477,12 +514,15 @@ def _design(adata: AnnData, labels_key: str | None, batch_key: str | None, dispe
     """One log-mean per cell type (or one intercept), plus an additive effect per batch after the first."""
     labels = _codes(adata, labels_key, "labels_key")
     batches = _codes(adata, batch_key, "batch_key")
+    n_labels, n_batches = int(labels.max()) + 1, int(batches.max()) + 1
+    pairs, group_codes = np.unique(labels * n_batches + batches, return_inverse=True)
+    group_labels, group_batches = torch.as_tensor(pairs // n_batches), torch.as_tensor(pairs % n_batches)
     one_hot = torch.nn.functional.one_hot
-    label_columns = one_hot(torch.as_tensor(labels), int(labels.max()) + 1).double()
-    batch_columns = one_hot(torch.as_tensor(batches), int(batches.max()) + 1).double()[:, 1:]
-    mean = torch.cat([label_columns, batch_columns], 1)
-    disp = label_columns if dispersion == "gene-label" else torch.ones(adata.n_obs, 1, dtype=torch.float64)
-    return _Design(mean, disp, label_columns.shape[1])
+    label_rows = one_hot(group_labels, n_labels).double()
+    batch_rows = one_hot(group_batches, n_batches).double()[:, 1:]
+    disp_rows = label_rows if dispersion == "gene-label" else torch.ones(len(pairs), 1, dtype=torch.float64)
+    groups = one_hot(torch.as_tensor(group_codes.ravel()), len(pairs)).double()
+    return _Design(groups, torch.cat([label_rows, batch_rows], 1), disp_rows, n_labels)
 
 
 def _dense_columns(matrix, start: int, stop: int) -> torch.Tensor:
@@ -529,7 +569,7 @@ def zinb_lrt(
         Convergence threshold on the Newton decrement, in log-likelihood units.
     chunk_size
         Genes fitted together; None chooses it so that cells x genes stays under
-        :data:`MAX_ENTRIES` (memory then peaks around 1 GB whatever the number of cells).
+        :data:`MAX_ENTRIES`, so the fits need the same memory whatever the number of cells.
 
     Returns
     -------

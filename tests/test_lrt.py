@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import scipy.special
+import scipy.stats
 import torch
 from anndata import AnnData
 from scipy.special import gammaln
@@ -21,6 +22,7 @@ from autozi_tutorial.lrt import (
     zinb_lrt,
     zinb_lrt_by_label,
 )
+from autozi_tutorial.reference import exact_log_likelihood
 from autozi_tutorial.simulation import simulate_nb
 
 sm = pytest.importorskip("statsmodels.api")
@@ -63,31 +65,25 @@ def reference_grid():
     return adata, offsets, pd.DataFrame(grid), result
 
 
-def _exact_log_lik(y, exog, offset, beta, theta: float, pi: float = 0.0) -> float:
-    """ZINB log-likelihood (theta = inf: Poisson), in full, written independently of ours.
-
-    log Gamma(y + theta) - log Gamma(theta) is summed as log(theta + k) over k < y, which
-    stays exact where lgamma differences (ours, scipy's) lose digits at large theta.
-    """
+def test_reference_likelihood_matches_scipy():
+    """The independent scorer equals scipy's NB/Poisson pmfs where those are accurate."""
+    rng = np.random.default_rng(4)
+    exog = np.eye(2)[rng.integers(2, size=200)]
+    offset, beta = rng.normal(0, 0.3, 200), np.array([0.5, 2.0])
     mu = np.exp(offset + exog @ beta)
-    y = y.astype(np.int64)
-    if np.isinf(theta):
-        log_pmf = y * np.log(mu) - mu - gammaln(y + 1)
-    else:
-        rising = np.concatenate([[0.0], np.cumsum(np.log(theta + np.arange(y.max())))])
-        log_pmf = (
-            rising[y] - gammaln(y + 1) - theta * np.log1p(mu / theta) + y * (np.log(mu) - np.log(theta + mu))
-        )
-    if pi == 0:
-        return float(log_pmf.sum())
-    zero = np.log(pi + (1 - pi) * np.exp(log_pmf))
-    return float(np.where(y == 0, zero, np.log1p(-pi) + log_pmf).sum())
+    y = rng.poisson(mu)
+    nbinom = scipy.stats.nbinom.logpmf(y, 2.5, 2.5 / (2.5 + mu))
+    assert exact_log_likelihood(y, exog, offset, beta, 2.5) == pytest.approx(nbinom.sum(), rel=1e-12)
+    poisson = scipy.stats.poisson.logpmf(y, mu).sum()
+    assert exact_log_likelihood(y, exog, offset, beta, np.inf) == pytest.approx(poisson, rel=1e-12)
+    zinb = np.where(y == 0, np.log(0.2 + 0.8 * np.exp(nbinom)), np.log(0.8) + nbinom).sum()
+    assert exact_log_likelihood(y, exog, offset, beta, 2.5, 0.2) == pytest.approx(zinb, rel=1e-12)
 
 
 def _statsmodels_best(y: np.ndarray, exog: np.ndarray, offset: np.ndarray) -> tuple[float, float]:
     """Best NB2 and ZINB (constant inflation) log-likelihoods statsmodels' optimisers reach.
 
-    Each fit's parameters are scored with :func:`_exact_log_lik`: near the Poisson limit
+    Each fit's parameters are scored with :func:`exact_log_likelihood`: near the Poisson limit
     statsmodels' own ZINB likelihood is off by up to 1e-4. Its optimisers fail on some genes
     (NaN, singular Hessians), so every start that fails is dropped. The Poisson and
     zero-inflated Poisson optima are the limits of infinite theta, and the NB optimum is the
@@ -123,17 +119,17 @@ def _statsmodels_best(y: np.ndarray, exog: np.ndarray, offset: np.ndarray) -> tu
             return model.fit(start_params=walked.params, disp=0, maxiter=300, method="bfgs").params
 
         def nb_score(params: np.ndarray) -> float:
-            return _exact_log_lik(y, exog, offset, params[:-1], 1 / params[-1])
+            return exact_log_likelihood(y, exog, offset, params[:-1], 1 / params[-1])
 
         def zinb_score(params: np.ndarray) -> float:
-            return _exact_log_lik(y, exog, offset, params[1:-1], 1 / params[-1], expit(params[0]))
+            return exact_log_likelihood(y, exog, offset, params[1:-1], 1 / params[-1], expit(params[0]))
 
         zip_params = zip_model.fit(
             start_params=np.concatenate([[-1.0], poisson.params]), disp=0, maxiter=300
         ).params
         nb_llf = best_of(
             [
-                lambda: _exact_log_lik(y, exog, offset, poisson.params, np.inf),
+                lambda: exact_log_likelihood(y, exog, offset, poisson.params, np.inf),
                 lambda: nb_score(nb_model.fit(disp=0, maxiter=500, method="bfgs").params),
                 lambda: nb_score(polished(nb_model, np.concatenate([poisson.params, [0.1]]))),
             ]
@@ -143,7 +139,7 @@ def _statsmodels_best(y: np.ndarray, exog: np.ndarray, offset: np.ndarray) -> tu
         zinb_llf = best_of(
             [
                 lambda: nb_llf,
-                lambda: _exact_log_lik(y, exog, offset, zip_params[1:], np.inf, expit(zip_params[0])),
+                lambda: exact_log_likelihood(y, exog, offset, zip_params[1:], np.inf, expit(zip_params[0])),
             ]
             + [lambda s=s: zinb_score(polished(zinb_model, s)) for s in starts]
         )
@@ -165,8 +161,8 @@ def test_log_likelihood_at_our_parameters_is_exact(reference_grid):
     for g, spec in grid.iterrows():
         y, offset = counts[:, g], offsets[:, g]
         log_factorials = gammaln(y + 1).sum()
-        nb_exact = _exact_log_lik(y, exog, offset, nb.beta[:, g].numpy(), np.exp(nb.phi[0, g].item()))
-        zinb_exact = _exact_log_lik(
+        nb_exact = exact_log_likelihood(y, exog, offset, nb.beta[:, g].numpy(), np.exp(nb.phi[0, g].item()))
+        zinb_exact = exact_log_likelihood(
             y, exog, offset, zinb.beta[:, g].numpy(), np.exp(zinb.phi[0, g].item()), zinb.pi[g].item()
         )
         if result.at[g, "zinb_pi"] == 0:
@@ -331,6 +327,66 @@ def test_chunking_does_not_change_results(counts_adata):
     whole = zinb_lrt(counts_adata, labels_key="cell_type", batch_key="batch")
     chunked = zinb_lrt(counts_adata, labels_key="cell_type", batch_key="batch", chunk_size=7)
     pd.testing.assert_frame_equal(whole, chunked, check_exact=False, atol=1e-8)
+
+
+def _small_design_data(seed: int = 0):
+    """Counts of 4 genes in 3 cell types x 2 batches, with per-cell offsets."""
+    rng = np.random.default_rng(seed)
+    n_cells = 300
+    obs = pd.DataFrame(
+        {
+            "type": pd.Categorical(rng.integers(3, size=n_cells).astype(str)),
+            "batch": pd.Categorical(rng.integers(2, size=n_cells).astype(str)),
+        },
+        index=[f"c{i}" for i in range(n_cells)],
+    )
+    counts = rng.negative_binomial(2.0, 2.0 / (2.0 + rng.uniform(0.2, 30.0, (1, 4))), size=(n_cells, 4))
+    return _adata(counts, obs), torch.as_tensor(rng.normal(0.0, 0.3, (n_cells, 4)))
+
+
+@pytest.mark.parametrize("dispersion", ["gene", "gene-label"])
+@pytest.mark.parametrize("zero_inflated", [False, True])
+def test_gradient_and_hessian_match_autograd(dispersion, zero_inflated):
+    """The hand-written derivatives, summed within cell groups, are those of the likelihood."""
+    adata, offsets = _small_design_data()
+    y = torch.as_tensor(adata.layers["counts"].toarray(), dtype=torch.float64)
+    design = lrt._design(adata, "type", "batch", dispersion)
+    p, d = design.mean_rows.shape[1], design.disp_rows.shape[1]
+    rng = np.random.default_rng(1)
+    beta = torch.as_tensor(rng.normal(1.0, 0.5, (p, 4)))
+    # Log-dispersions from strong overdispersion to the large-theta series (theta > 100).
+    phi = torch.as_tensor(rng.choice([-1.0, 0.5, 2.0, 6.0], size=(d, 4)))
+    pi = torch.tensor([0.05, 0.2, 0.4, 0.6], dtype=torch.float64) if zero_inflated else None
+    gradient, hessian, _ = lrt._gradient_and_hessian(y, offsets, design, beta, phi, pi)
+    for g in range(4):
+
+        def log_lik(params, g=g):
+            b, f = params[:p, None], params[p : p + d, None]
+            tail = params[p + d :] if zero_inflated else None
+            return lrt._gene_log_lik(y[:, g : g + 1], offsets[:, g : g + 1], design, b, f, tail)[0]
+
+        params = torch.cat([beta[:, g], phi[:, g]] + ([pi[g : g + 1]] if zero_inflated else []))
+        expected_gradient = torch.autograd.functional.jacobian(log_lik, params)
+        expected_hessian = torch.autograd.functional.hessian(log_lik, params)
+        torch.testing.assert_close(gradient[g], expected_gradient, rtol=1e-8, atol=1e-8)
+        torch.testing.assert_close(hessian[g], expected_hessian, rtol=1e-8, atol=1e-8)
+
+
+def test_nb_refit_starts_from_the_zinbs_mean_and_variance():
+    """The NB refit's start has the ZINB optimum's mean and variance in every cell."""
+    adata, offsets = _small_design_data()
+    design = lrt._design(adata, "type", "batch", "gene-label")
+    rng = np.random.default_rng(2)
+    p, d = design.mean_rows.shape[1], design.disp_rows.shape[1]
+    beta, phi = torch.as_tensor(rng.normal(1.0, 0.5, (p, 4))), torch.as_tensor(rng.normal(0.5, 1.0, (d, 4)))
+    pi = torch.tensor([0.0, 0.1, 0.5, 0.9], dtype=torch.float64)
+    zinb = lrt._Fit(beta, phi, pi, torch.zeros(4), torch.ones(4, dtype=torch.bool))
+    nb_beta, nb_phi = lrt._nb_matching(zinb, torch.arange(4), design.n_label_columns)
+    mu, theta = (offsets + design.mean @ beta).exp(), (design.disp @ phi).exp()
+    nb_mean, nb_theta = (offsets + design.mean @ nb_beta).exp(), (design.disp @ nb_phi).exp()
+    torch.testing.assert_close(nb_mean, (1 - pi) * mu)
+    zinb_variance = (1 - pi) * mu * (1 + mu / theta + pi * mu)
+    torch.testing.assert_close(nb_mean + nb_mean**2 / nb_theta, zinb_variance)
 
 
 def test_benjamini_hochberg_hand_computed():

@@ -2,8 +2,9 @@
 
 Candidates (``autozi_tutorial.evaluation.CANDIDATES``): AUTOZI's rule (q > 0.5), the NB-vs-ZINB
 likelihood-ratio test with cell types as covariate, with fine clusters of a latent space as
-covariate, with AUTOZI's or an NB-only scVI model's per-cell means as offsets (with one
-dispersion per gene or per gene and type), and AUTOZI's rule combined with the test. Designs:
+covariate (one dispersion per gene, or per gene and cluster), with AUTOZI's or an NB-only
+scVI model's per-cell means as offsets (with one dispersion per gene or per gene and type),
+and AUTOZI's rule combined with the test. Designs:
 
 - ``nb``: negative-binomial counts, 3 cell types, half the genes with independent dropout,
   50 ERCC-like Poisson spike-ins;
@@ -13,7 +14,11 @@ dispersion per gene or per gene and type), and AUTOZI's rule combined with the t
 - ``bursty``: one population, bursty Beta-Poisson genes (ZI) against unimodal ones, through
   per-cell capture and amplification noise, no labels;
 - ``pln``: the AutoZI paper's Poisson-log-normal design (five datasets, ZI shares 0 to 1),
-  when its parameters are available (``--pln-dir``).
+  when its parameters are available (``--pln-dir``);
+- ``nb_100``, ``hidden_100``, ``nb_200``, ``hidden_200``: ``nb`` and ``hidden`` with 100 or 200
+  genes and one spike-in per 10 genes, where the offset model's latent space is smaller (3
+  and 7 dimensions): the rule for it was chosen on ``pln`` and the 100-gene designs, and the
+  200-gene designs check it independently.
 
 Usage::
 
@@ -32,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import time
 import warnings
 from pathlib import Path
@@ -49,7 +55,7 @@ from autozi_tutorial.simulation import (
 )
 
 PAPER = {"autozi_tpr": 0.944, "autozi_fpr": 0.032, "autozi_roc_auc": 0.990, "lrt_roc_auc": 0.977}
-DESIGNS = ("nb", "nb_dispersion", "hidden", "bursty", "pln")
+DESIGNS = ("nb", "nb_dispersion", "hidden", "bursty", "pln", "nb_100", "hidden_100", "nb_200", "hidden_200")
 TARGET = {"max_fpr": 0.05, "min_tpr": 0.9}
 
 
@@ -57,18 +63,23 @@ def _score_design(
     design: str, quick: bool, pln_dir: Path, seeds: list[int], max_epochs: int, n_latent: int | None
 ) -> pd.DataFrame:
     n_cells, n_genes = (1_500, 300) if quick else (3_000, 500)
+    n_spike_ins = 50
+    smaller = re.fullmatch(r"(nb|hidden)_(\d+)", design)
+    if smaller:  # fewer genes, and one spike-in per 10 of them
+        design, n_genes = smaller[1], int(smaller[2])
+        n_spike_ins = n_genes // 10
     score = {"seeds": seeds, "max_epochs": max_epochs, "n_latent": n_latent}
     if design in ("nb", "nb_dispersion"):
         data = simulate_nb(
             n_cells=n_cells,
             n_genes=n_genes,
-            n_spike_ins=50,
+            n_spike_ins=n_spike_ins,
             dispersion_sd_by_type=1.0 if design == "nb_dispersion" else 0.0,
             seed=0,
         )
         return score_simulated_genes(data, **score)
     if design == "hidden":
-        data = simulate_hidden_states(n_cells=n_cells, n_genes=n_genes, n_spike_ins=50, seed=0)
+        data = simulate_hidden_states(n_cells=n_cells, n_genes=n_genes, n_spike_ins=n_spike_ins, seed=0)
         return score_simulated_genes(data, **score)
     if design == "bursty":
         data = simulate_bursty(n_cells=n_cells, n_genes=n_genes, seed=0)
@@ -148,7 +159,8 @@ def report(out: Path, name: str) -> None:
             "worst_tpr": float(group["tpr"].min()),
             "spike_ins_called": int(spike_calls),
             "meets_target": bool(
-                (group["fpr"] <= TARGET["max_fpr"]).all()
+                len(group) == len(designs)  # measured on every design
+                and (group["fpr"] <= TARGET["max_fpr"]).all()
                 and (group["tpr"] >= TARGET["min_tpr"]).all()
                 and not spike_calls
             ),

@@ -2,7 +2,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autozi_tutorial.evaluation import _add_test, call_metrics, evaluate_methods, roc_points
+from autozi_tutorial.evaluation import (
+    CANDIDATES,
+    _add_test,
+    call_metrics,
+    evaluate_methods,
+    roc_points,
+    score_simulated_genes,
+)
+from autozi_tutorial.lrt import calibrated_call
+from autozi_tutorial.simulation import simulate_nb
 
 
 def test_call_metrics_hand_computed():
@@ -96,3 +105,24 @@ def test_unconverged_genes_rank_last_and_are_not_called():
     assert table["test_converged"].tolist() == [True, False, True]
     metrics = call_metrics(np.array([True, True, False]), table["test_call"], table["test_score"])
     assert metrics["roc_auc"] == 0.5
+
+
+def test_every_candidate_is_scored():
+    """Each candidate of CANDIDATES gets a boolean call, a finite score and a convergence record."""
+    adata = simulate_nb(n_cells=300, n_genes=30, n_spike_ins=5, seed=0)
+    table = score_simulated_genes(adata, max_epochs=2)
+    for call, score in CANDIDATES.values():
+        assert table[call].dtype == bool
+        if score is not None:
+            assert np.isfinite(table[score]).all()
+    tests = [
+        column.removesuffix("_call")
+        for column in table
+        if column.startswith("lrt_") and column.endswith("_call")
+    ]
+    assert "lrt_cluster_dispersion" in tests and "lrt_recommended" in tests
+    for name in tests:
+        np.testing.assert_array_equal(table[f"{name}_call"], calibrated_call(table[f"{name}_qvalue"]))
+        assert table[f"{name}_converged"].dtype == bool
+    rates = evaluate_methods(table, CANDIDATES, bins=None)
+    assert list(rates["method"]) == list(CANDIDATES)

@@ -35,7 +35,9 @@ def test_n_samples_must_be_positive(trained):
         latent_log_means(trained[1], n_samples=0)
 
 
-@pytest.mark.parametrize(("n_genes", "n_latent"), [(1, 2), (50, 3), (99, 6), (765, 10), (5000, 10)])
+@pytest.mark.parametrize(
+    ("n_genes", "n_latent"), [(1, 3), (50, 3), (110, 3), (220, 7), (765, 10), (9000, 10)]
+)
 def test_latent_dimensions_follow_the_number_of_genes(n_genes, n_latent):
     assert offset_model_settings(n_genes) == {"gene_likelihood": "nb", "n_latent": n_latent}
 

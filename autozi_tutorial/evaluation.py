@@ -177,6 +177,7 @@ def score_simulated_genes(
     labels_key: str | None = "cell_type",
     batch_key: str | None = None,
     n_latent: int | None = None,
+    n_clusters: int = N_FINE_CLUSTERS,
 ) -> pd.DataFrame:
     """Score every gene of a simulation with AUTOZI and every candidate test (see :data:`CANDIDATES`).
 
@@ -196,6 +197,8 @@ def score_simulated_genes(
         Batches, for every model and test.
     n_latent
         Latent dimensions of the NB-scVI offset model (None: :func:`offset_model_settings`'s).
+    n_clusters
+        KMeans clusters of its latent space for the "fine clusters" candidates.
 
     Returns
     -------
@@ -231,7 +234,7 @@ def score_simulated_genes(
     )
     offsets = latent_log_means(offset_model)
     clustered = adata.copy()
-    clustered.obs["fine_cluster"] = KMeans(N_FINE_CLUSTERS, n_init=4, random_state=seeds[0]).fit_predict(
+    clustered.obs["fine_cluster"] = KMeans(n_clusters, n_init=4, random_state=seeds[0]).fit_predict(
         offset_model.get_latent_representation()
     )
     with warnings.catch_warnings():

@@ -45,7 +45,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from autozi_tutorial.evaluation import CANDIDATES, error_rate_summary, evaluate_methods, score_simulated_genes
+from autozi_tutorial.evaluation import (
+    CANDIDATES,
+    N_FINE_CLUSTERS,
+    error_rate_summary,
+    evaluate_methods,
+    score_simulated_genes,
+)
 from autozi_tutorial.simulation import (
     load_pln_parameters,
     simulate_bursty,
@@ -60,7 +66,7 @@ TARGET = {"max_fpr": 0.05, "min_tpr": 0.9}
 
 
 def _score_design(
-    design: str, quick: bool, pln_dir: Path, seeds: list[int], max_epochs: int, n_latent: int | None
+    design: str, quick: bool, pln_dir: Path, seeds: list[int], max_epochs: int, args: argparse.Namespace
 ) -> pd.DataFrame:
     n_cells, n_genes = (1_500, 300) if quick else (3_000, 500)
     n_spike_ins = 50
@@ -68,7 +74,12 @@ def _score_design(
     if smaller:  # fewer genes, and one spike-in per 10 of them
         design, n_genes = smaller[1], int(smaller[2])
         n_spike_ins = n_genes // 10
-    score = {"seeds": seeds, "max_epochs": max_epochs, "n_latent": n_latent}
+    score = {
+        "seeds": seeds,
+        "max_epochs": max_epochs,
+        "n_latent": args.n_latent,
+        "n_clusters": args.n_clusters,
+    }
     if design in ("nb", "nb_dispersion"):
         data = simulate_nb(
             n_cells=n_cells,
@@ -102,7 +113,7 @@ def run_design(design: str, args: argparse.Namespace, out: Path, name: str) -> N
     seeds = [0, 1] if design in ("nb", "hidden") else [0]
     max_epochs = 100 if args.quick else 200
     started = time.perf_counter()
-    table = _score_design(design, args.quick, Path(args.pln_dir), seeds, max_epochs, args.n_latent)
+    table = _score_design(design, args.quick, Path(args.pln_dir), seeds, max_epochs, args)
     run = {
         "design": design,
         "max_epochs": max_epochs,
@@ -110,6 +121,7 @@ def run_design(design: str, args: argparse.Namespace, out: Path, name: str) -> N
         "seconds": round(time.perf_counter() - started, 1),
         "torch_threads": torch.get_num_threads(),
         "offset_model_n_latent": args.n_latent,
+        "n_clusters": args.n_clusters,
     }
     (out / f"{name}_{design}.json").write_text(json.dumps(run, indent=2) + "\n")
     table.to_csv(out / f"{name}_{design}.csv")
@@ -188,6 +200,12 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--report", action="store_true", help="only join the designs' results")
     parser.add_argument("--n-latent", type=int, help="latent dimensions of the NB-scVI offset model")
+    parser.add_argument(
+        "--n-clusters",
+        type=int,
+        default=N_FINE_CLUSTERS,
+        help="latent-space clusters of the cluster candidates",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)

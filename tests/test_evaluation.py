@@ -110,7 +110,7 @@ def test_unconverged_genes_rank_last_and_are_not_called():
 def test_every_candidate_is_scored():
     """Each candidate of CANDIDATES gets a boolean call, a finite score and a convergence record."""
     adata = simulate_nb(n_cells=300, n_genes=30, n_spike_ins=5, seed=0)
-    table = score_simulated_genes(adata, max_epochs=2)
+    table = score_simulated_genes(adata, max_epochs=2, n_clusters=4)
     for call, score in CANDIDATES.values():
         assert table[call].dtype == bool
         if score is not None:

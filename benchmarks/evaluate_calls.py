@@ -65,9 +65,8 @@ DESIGNS = ("nb", "nb_dispersion", "hidden", "bursty", "pln", "nb_100", "hidden_1
 TARGET = {"max_fpr": 0.05, "min_tpr": 0.9}
 
 
-def _score_design(
-    design: str, quick: bool, pln_dir: Path, seeds: list[int], max_epochs: int, args: argparse.Namespace
-) -> pd.DataFrame:
+def _score_design(design: str, args: argparse.Namespace, seeds: list[int], max_epochs: int) -> pd.DataFrame:
+    quick = args.quick
     n_cells, n_genes = (1_500, 300) if quick else (3_000, 500)
     n_spike_ins = 50
     smaller = re.fullmatch(r"(nb|hidden)_(\d+)", design)
@@ -95,7 +94,7 @@ def _score_design(
     if design == "bursty":
         data = simulate_bursty(n_cells=n_cells, n_genes=n_genes, seed=0)
         return score_simulated_genes(data, labels_key=None, **score)
-    parameters = load_pln_parameters(pln_dir)
+    parameters = load_pln_parameters(Path(args.pln_dir))
     parts = []
     for share in (0.0, 0.25, 0.5, 0.75, 1.0):
         data = simulate_pln(parameters, zi_share=share, n_cells=3_000 if quick else 12_000, seed=0)
@@ -113,7 +112,7 @@ def run_design(design: str, args: argparse.Namespace, out: Path, name: str) -> N
     seeds = [0, 1] if design in ("nb", "hidden") else [0]
     max_epochs = 100 if args.quick else 200
     started = time.perf_counter()
-    table = _score_design(design, args.quick, Path(args.pln_dir), seeds, max_epochs, args)
+    table = _score_design(design, args, seeds, max_epochs)
     run = {
         "design": design,
         "max_epochs": max_epochs,

@@ -567,11 +567,12 @@ if label_fractions is not None:
 #   around its learned cell-state means explains, and controls the share of false calls among
 #   the genes it calls. On five simulated designs with known truth (negative binomial with
 #   dropout, the same with dispersions that differ between cell types, hidden cell states,
-#   transcriptional bursting with technical noise, and the AutoZI paper's own design) it was
-#   the only call we measured that kept false calls rare on all of them, and it found almost
-#   every zero-inflated gene with enough counts on all of them (94% on the AutoZI paper's
-#   design, which has only 50 genes: there the cell-state model must be kept small, or it
-#   learns part of the real zero inflation as cell states; `benchmarks/README.md`).
+#   transcriptional bursting with technical noise, and the AutoZI paper's own design) it kept
+#   false calls rare and found almost every zero-inflated gene with enough counts (94% on the
+#   AutoZI paper's design). With few genes it is less reliable: the cell-state model then
+#   learns part of the real zero inflation as cell states, and on designs with 100 or 200
+#   genes it missed about a tenth of those genes or made slightly more false calls than we
+#   aim for (`benchmarks/README.md`).
 # - **Neither can tell why** a gene has extra zeros: bursty transcription, a technical
 #   artefact, or a cell state too fine for the model to learn. With few cells both have little
 #   power: read "not called" as "no strong evidence", not as proof of absence.

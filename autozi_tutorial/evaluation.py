@@ -147,6 +147,10 @@ CANDIDATES: dict[str, tuple[str, str | None]] = {
         "lrt_cluster_dispersion_call",
         "lrt_cluster_dispersion_score",
     ),
+    "LRT, NB-scVI offsets and fine clusters, dispersion per cluster": (
+        "lrt_offset_clusters_call",
+        "lrt_offset_clusters_score",
+    ),
     "LRT, AUTOZI's NB means as offsets": ("lrt_autozi_call", "lrt_autozi_score"),
     "LRT, NB-scVI offsets, one dispersion per gene": ("lrt_latent_call", "lrt_latent_score"),
     "LRT, NB-scVI offsets, dispersion per type (recommended)": (
@@ -207,7 +211,8 @@ def score_simulated_genes(
         for each test ``<name>_qvalue, <name>_score`` (-log10 p; 0 where the fit did not
         converge, so such a gene ranks last), ``<name>_call`` and ``<name>_converged``, with
         names ``lrt_types, lrt_clusters, lrt_autozi, lrt_latent`` (one dispersion per gene),
-        ``lrt_cluster_dispersion`` (fine clusters, one dispersion per gene and cluster) and
+        ``lrt_cluster_dispersion`` (fine clusters, one dispersion per gene and cluster),
+        ``lrt_offset_clusters`` (NB-scVI offsets and fine clusters, dispersion per cluster) and
         ``lrt_recommended`` (the recommended call: NB-scVI offsets and :func:`zinb_lrt`'s
         default dispersion, per type when there are labels); ``autozi_call`` (AUTOZI's rule)
         and ``agreement_call`` (AUTOZI's rule and the recommended call at once).
@@ -244,6 +249,8 @@ def score_simulated_genes(
         _add_test(table, "lrt_clusters", zinb_lrt(clustered, labels_key="fine_cluster", **one), fdr)
         per_cluster = zinb_lrt(clustered, labels_key="fine_cluster", batch_key=batch_key)
         _add_test(table, "lrt_cluster_dispersion", per_cluster, fdr)
+        offset_clusters = zinb_lrt(clustered, labels_key="fine_cluster", offsets=offsets, batch_key=batch_key)
+        _add_test(table, "lrt_offset_clusters", offset_clusters, fdr)
         _add_test(table, "lrt_autozi", zinb_lrt(adata, offsets=autozi_offsets, **one), fdr)
         _add_test(table, "lrt_latent", zinb_lrt(adata, offsets=offsets, **one), fdr)
         _add_test(table, "lrt_recommended", zinb_lrt(adata, offsets=offsets, **keys), fdr)

@@ -724,8 +724,8 @@ def calibrated_call(lrt_qvalue: np.ndarray, fdr: float = 0.05) -> np.ndarray:
     Parameters
     ----------
     lrt_qvalue
-        ``lrt_qvalue`` column of :func:`zinb_lrt` (run with latent-model offsets for the
-        recommended call, see :func:`autozi_tutorial.recommended_lrt`).
+        ``lrt_qvalue`` column of :func:`zinb_lrt` (run with the offsets of
+        :func:`autozi_tutorial.latent_log_means` for the recommended call).
     fdr
         Target false discovery rate, in (0, 1).
 

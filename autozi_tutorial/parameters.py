@@ -355,9 +355,7 @@ threshold, expression_cutoff, seed, accelerator, devices, strategy, output_dir
     if lr is not None and not (_is_real(lr) and 0 < lr <= 1):
         problems.add("lr", lr, "a learning rate in (0, 1], or None for the preset's", 0.01)
     if not (_is_real(expression_cutoff) and expression_cutoff >= 0):
-        problems.add(
-            "expression_cutoff", expression_cutoff, "a number >= 0 (mean log-normalized expression)", 1.0
-        )
+        problems.add("expression_cutoff", expression_cutoff, "a number >= 0 (mean raw count per cell)", 1.0)
     _whole(problems, "seed", seed, 0, MAX_SEED, example=0)
     _check_accelerator(problems, accelerator)
     _check_devices(problems, devices, accelerator, strategy)

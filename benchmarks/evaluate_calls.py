@@ -3,8 +3,8 @@
 Candidates (``autozi_tutorial.evaluation.CANDIDATES``): AUTOZI's rule (q > 0.5), the NB-vs-ZINB
 likelihood-ratio test with cell types as covariate, with fine clusters of a latent space as
 covariate (one dispersion per gene, or per gene and cluster), with AUTOZI's or an NB-only
-scVI model's per-cell means as offsets (with one dispersion per gene or per gene and type),
-and AUTOZI's rule combined with the test. Designs:
+scVI model's per-cell means as offsets (with one dispersion per gene or per gene and type,
+or with the clusters as covariate too), and AUTOZI's rule combined with the test. Designs:
 
 - ``nb``: negative-binomial counts, 3 cell types, half the genes with independent dropout,
   50 ERCC-like Poisson spike-ins;
@@ -15,10 +15,13 @@ and AUTOZI's rule combined with the test. Designs:
   per-cell capture and amplification noise, no labels;
 - ``pln``: the AutoZI paper's Poisson-log-normal design (five datasets, ZI shares 0 to 1),
   when its parameters are available (``--pln-dir``);
-- ``nb_100``, ``hidden_100``, ``nb_200``, ``hidden_200``: ``nb`` and ``hidden`` with 100 or 200
-  genes and one spike-in per 10 genes, where the offset model's latent space is smaller (3
-  and 7 dimensions): the rule for it was chosen on ``pln`` and the 100-gene designs, and the
-  200-gene designs check it independently.
+- ``nb_100``, ``hidden_100``, ``nb_200``, ``hidden_200``, ``nb_300``, ``hidden_300``: ``nb``
+  and ``hidden`` with 100, 200 or 300 genes and one spike-in per 10 genes, where the offset
+  model's latent space is smaller (3, 4 and 6 dimensions), each pooled over three simulated
+  replicates (:data:`SMALL_DESIGN_SEEDS`): the rule for the latent space was chosen on ``pln``
+  and the 100- and 200-gene designs, and the 300-gene designs, on fresh data seeds, check it;
+- ``nb_null``, ``hidden_null``: ``nb`` and ``hidden`` without any zero-inflated gene, where
+  every call is false (their TPR is undefined).
 
 Usage::
 
@@ -28,8 +31,10 @@ Usage::
 Each design writes its per-gene scores to ``benchmarks/results/evaluate_calls[_quick]_<design>.csv``
 (and how it ran to ``.json``); designs can run in separate processes. The report (also
 ``--report`` alone) computes from those tables the error rates among genes with mean count
-> 1 and overall, the spike-ins called, and whether each candidate meets the target (FPR <=
-0.05 and TPR >= 0.9 on every design, no spike-in called), into ``..._report.json``.
+> 1 and overall, the spike-ins called, each test's share of p < 0.05 among expressed genes
+without zero inflation (nominal 0.05), and whether each candidate meets the target (FPR <=
+0.05 and TPR >= 0.9 on every design, no spike-in called), into ``..._report.json``, and
+prints the FPR / TPR table of ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -61,46 +67,85 @@ from autozi_tutorial.simulation import (
 )
 
 PAPER = {"autozi_tpr": 0.944, "autozi_fpr": 0.032, "autozi_roc_auc": 0.990, "lrt_roc_auc": 0.977}
-DESIGNS = ("nb", "nb_dispersion", "hidden", "bursty", "pln", "nb_100", "hidden_100", "nb_200", "hidden_200")
+DESIGNS = (
+    "nb",
+    "nb_dispersion",
+    "hidden",
+    "bursty",
+    "pln",
+    "nb_100",
+    "hidden_100",
+    "nb_200",
+    "hidden_200",
+    "nb_300",
+    "hidden_300",
+    "nb_null",
+    "hidden_null",
+)
 TARGET = {"max_fpr": 0.05, "min_tpr": 0.9}
+
+
+#: Data seeds of the simulated replicates pooled on the smaller designs, whose single draw has
+#: only about 45-155 genes above one count per cell. The latent-dimension rule was chosen on
+#: the 100- and 200-gene designs; the 300-gene designs, its held-out check, use fresh seeds.
+SMALL_DESIGN_SEEDS = {100: (0, 1, 2), 200: (0, 1, 2), 300: (300, 301, 302)}
+
+
+def _pooled(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Stack per-part gene tables, gene names prefixed by their part (``"<part>:<gene>"``)."""
+    return pd.concat(
+        [table.rename(index=lambda gene, part=part: f"{part}:{gene}") for part, table in tables.items()]
+    )
 
 
 def _score_design(design: str, args: argparse.Namespace, seeds: list[int], max_epochs: int) -> pd.DataFrame:
     quick = args.quick
     n_cells, n_genes = (1_500, 300) if quick else (3_000, 500)
-    n_spike_ins = 50
-    smaller = re.fullmatch(r"(nb|hidden)_(\d+)", design)
-    if smaller:  # fewer genes, and one spike-in per 10 of them
-        design, n_genes = smaller[1], int(smaller[2])
-        n_spike_ins = n_genes // 10
     score = {
         "seeds": seeds,
         "max_epochs": max_epochs,
         "n_latent": args.n_latent,
         "n_clusters": args.n_clusters,
     }
-    if design in ("nb", "nb_dispersion"):
+    smaller = re.fullmatch(r"(nb|hidden)_(\d+)", design)
+    if smaller:  # fewer genes, one spike-in per 10 of them, several simulated replicates
+        simulate = simulate_nb if smaller[1] == "nb" else simulate_hidden_states
+        n_genes = int(smaller[2])
+        return _pooled(
+            {
+                f"replicate{seed}": score_simulated_genes(
+                    simulate(n_cells=n_cells, n_genes=n_genes, n_spike_ins=n_genes // 10, seed=seed), **score
+                )
+                for seed in SMALL_DESIGN_SEEDS[n_genes]
+            }
+        )
+    no_zi = {"zi_share": 0.0} if design.endswith("_null") else {}
+    if design in ("nb", "nb_dispersion", "nb_null"):
         data = simulate_nb(
             n_cells=n_cells,
             n_genes=n_genes,
-            n_spike_ins=n_spike_ins,
+            n_spike_ins=50,
             dispersion_sd_by_type=1.0 if design == "nb_dispersion" else 0.0,
             seed=0,
+            **no_zi,
         )
         return score_simulated_genes(data, **score)
-    if design == "hidden":
-        data = simulate_hidden_states(n_cells=n_cells, n_genes=n_genes, n_spike_ins=n_spike_ins, seed=0)
+    if design in ("hidden", "hidden_null"):
+        data = simulate_hidden_states(n_cells=n_cells, n_genes=n_genes, n_spike_ins=50, seed=0, **no_zi)
         return score_simulated_genes(data, **score)
     if design == "bursty":
         data = simulate_bursty(n_cells=n_cells, n_genes=n_genes, seed=0)
         return score_simulated_genes(data, labels_key=None, **score)
     parameters = load_pln_parameters(Path(args.pln_dir))
-    parts = []
-    for share in (0.0, 0.25, 0.5, 0.75, 1.0):
-        data = simulate_pln(parameters, zi_share=share, n_cells=3_000 if quick else 12_000, seed=0)
-        table = score_simulated_genes(data, **{**score, "seeds": seeds[:1]})
-        parts.append(table.rename(index=lambda gene, s=share: f"{s}:{gene}"))
-    return pd.concat(parts)
+    return _pooled(
+        {
+            str(share): score_simulated_genes(
+                simulate_pln(parameters, zi_share=share, n_cells=3_000 if quick else 12_000, seed=0),
+                **{**score, "seeds": seeds[:1]},
+            )
+            for share in (0.0, 0.25, 0.5, 0.75, 1.0)
+        }
+    )
 
 
 def _methods(table: pd.DataFrame) -> dict[str, tuple[str, str | None]]:
@@ -131,6 +176,7 @@ def _design_report(table: pd.DataFrame) -> dict:
     """Error rates, spike-ins called, unconverged tests and seed agreement of one design."""
     methods = _methods(table)
     spikes = table[table["spike_in"]]
+    nulls = table[~table["spike_in"] & ~table["zi_true"] & (table["mean_counts"] > 1)]
     result = {
         "n_genes": int((~table["spike_in"]).sum()),
         "spike_ins": len(spikes),
@@ -140,6 +186,13 @@ def _design_report(table: pd.DataFrame) -> dict:
         },
         "error_rates": error_rate_summary(table, methods).to_dict("records"),
         "by_expression": evaluate_methods(table[~table["spike_in"]], methods).to_dict("records"),
+        # Calibration: share of expressed genes without zero inflation with a test p-value below
+        # 0.05 (nominal 0.05; the score is -log10 p).
+        "null_p_below_0_05": {
+            method: float((nulls[score] > -np.log10(0.05)).mean())
+            for method, (_, score) in methods.items()
+            if score and score.startswith("lrt_")
+        },
     }
     if "zi_prob_seed1" in table:
         result["seed_call_agreement"] = float(
@@ -167,12 +220,12 @@ def report(out: Path, name: str) -> None:
         verdict[method] = {
             "designs": len(group),
             "worst_fpr": float(group["fpr"].max()),
-            "worst_tpr": float(group["tpr"].min()),
+            "worst_tpr": float(group["tpr"].min()),  # over the designs with ZI genes
             "spike_ins_called": int(spike_calls),
             "meets_target": bool(
                 len(group) == len(designs)  # measured on every design
                 and (group["fpr"] <= TARGET["max_fpr"]).all()
-                and (group["tpr"] >= TARGET["min_tpr"]).all()
+                and (group["tpr"].dropna() >= TARGET["min_tpr"]).all()  # NaN: no ZI gene
                 and not spike_calls
             ),
         }
@@ -189,6 +242,19 @@ def report(out: Path, name: str) -> None:
                 if key in result
             }
             print(design, json.dumps(extra))
+    print(_markdown_rates(expressed))
+
+
+def _markdown_rates(expressed: pd.DataFrame) -> str:
+    """FPR / TPR of every candidate on every design, as the Markdown table of the README."""
+    cells = expressed.assign(
+        rates=expressed["fpr"].map("{:.3f}".format) + " / " + expressed["tpr"].map("{:.3f}".format)
+    )
+    table = cells.pivot(index="method", columns="design", values="rates")
+    table = table.reindex(index=cells["method"].unique(), columns=cells["design"].unique()).fillna("")
+    lines = ["| call | " + " | ".join(table.columns) + " |", "| --- " * (len(table.columns) + 1) + "|"]
+    lines += [f"| {method} | " + " | ".join(row) + " |" for method, row in table.iterrows()]
+    return "\n".join(lines)
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ def test_n_samples_must_be_positive(trained):
 
 
 @pytest.mark.parametrize(
-    ("n_genes", "n_latent"), [(1, 3), (50, 3), (110, 3), (220, 7), (765, 10), (9000, 10)]
+    ("n_genes", "n_latent"), [(1, 3), (50, 3), (160, 3), (220, 4), (330, 6), (765, 10), (9000, 10)]
 )
 def test_latent_dimensions_follow_the_number_of_genes(n_genes, n_latent):
     assert offset_model_settings(n_genes) == {"gene_likelihood": "nb", "n_latent": n_latent}

@@ -246,10 +246,9 @@ def report(out: Path, name: str) -> None:
 
 
 def _markdown_rates(expressed: pd.DataFrame) -> str:
-    """FPR / TPR of every candidate on every design, as the Markdown table of the README."""
-    cells = expressed.assign(
-        rates=expressed["fpr"].map("{:.3f}".format) + " / " + expressed["tpr"].map("{:.3f}".format)
-    )
+    """FPR / TPR of every candidate on every design (FPR alone without ZI genes), in Markdown."""
+    tpr = expressed["tpr"].map(lambda value: "" if pd.isna(value) else f" / {value:.3f}")
+    cells = expressed.assign(rates=expressed["fpr"].map("{:.3f}".format) + tpr)
     table = cells.pivot(index="method", columns="design", values="rates")
     table = table.reindex(index=cells["method"].unique(), columns=cells["design"].unique()).fillna("")
     lines = ["| call | " + " | ".join(table.columns) + " |", "| --- " * (len(table.columns) + 1) + "|"]

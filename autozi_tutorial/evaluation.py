@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -161,6 +161,16 @@ CANDIDATES: dict[str, tuple[str, str | None]] = {
 }
 #: Fine clusters of the NB-scVI latent space used by the "fine clusters" candidate.
 N_FINE_CLUSTERS = 15
+#: The tests :func:`score_simulated_genes` can run, named by the prefix of their columns.
+TESTS = (
+    "lrt_types",
+    "lrt_clusters",
+    "lrt_cluster_dispersion",
+    "lrt_offset_clusters",
+    "lrt_autozi",
+    "lrt_latent",
+    "lrt_recommended",
+)
 
 
 def _add_test(table: pd.DataFrame, name: str, lrt: pd.DataFrame, fdr: float) -> None:
@@ -182,8 +192,9 @@ def score_simulated_genes(
     batch_key: str | None = None,
     n_latent: int | None = None,
     n_clusters: int = N_FINE_CLUSTERS,
+    tests: Collection[str] = TESTS,
 ) -> pd.DataFrame:
-    """Score every gene of a simulation with AUTOZI and every candidate test (see :data:`CANDIDATES`).
+    """Score every gene of a simulation with AUTOZI and the candidate tests (see :data:`CANDIDATES`).
 
     Parameters
     ----------
@@ -203,12 +214,15 @@ def score_simulated_genes(
         Latent dimensions of the NB-scVI offset model (None: :func:`offset_model_settings`'s).
     n_clusters
         KMeans clusters of its latent space for the "fine clusters" candidates.
+    tests
+        The tests to run, among :data:`TESTS`; the recommended one always runs (the
+        agreement call needs it).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob``, and
-        for each test ``<name>_qvalue, <name>_score`` (-log10 p; 0 where the fit did not
+        for each test run ``<name>_qvalue, <name>_score`` (-log10 p; 0 where the fit did not
         converge, so such a gene ranks last), ``<name>_call`` and ``<name>_converged``, with
         names ``lrt_types, lrt_clusters, lrt_autozi, lrt_latent`` (one dispersion per gene),
         ``lrt_cluster_dispersion`` (fine clusters, one dispersion per gene and cluster),
@@ -218,6 +232,10 @@ def score_simulated_genes(
         and ``agreement_call`` (AUTOZI's rule and the recommended call at once).
     """
     seeds = list(seeds)
+    unknown = sorted(set(tests) - set(TESTS))
+    if unknown:
+        raise ValueError(f"Unknown tests {unknown}; choose among {list(TESTS)}.")
+    tests = {*tests, "lrt_recommended"}
     table = pd.DataFrame(index=adata.var_names)
     table["zi_true"] = adata.var["zi_true"].to_numpy(dtype=bool)
     table["spike_in"] = adata.var["spike_in"].to_numpy(dtype=bool) if "spike_in" in adata.var else False
@@ -229,7 +247,7 @@ def score_simulated_genes(
         table[f"zi_prob_seed{seed}"] = zi_probability(
             posterior["alpha_posterior"], posterior["beta_posterior"]
         )
-        if seed == seeds[0]:
+        if seed == seeds[0] and "lrt_autozi" in tests:
             autozi_offsets = latent_log_means(model)
     table["zi_prob"] = table[f"zi_prob_seed{seeds[0]}"]
     table["autozi_call"] = call_zi(table["zi_prob"], threshold)
@@ -238,22 +256,27 @@ def score_simulated_genes(
         adata, batch_key=batch_key, max_epochs=max_epochs, seed=seeds[0], n_latent=n_latent
     )
     offsets = latent_log_means(offset_model)
-    clustered = adata.copy()
-    clustered.obs["fine_cluster"] = KMeans(n_clusters, n_init=4, random_state=seeds[0]).fit_predict(
-        offset_model.get_latent_representation()
-    )
+    if tests & {"lrt_clusters", "lrt_cluster_dispersion", "lrt_offset_clusters"}:
+        clustered = adata.copy()
+        clustered.obs["fine_cluster"] = KMeans(n_clusters, n_init=4, random_state=seeds[0]).fit_predict(
+            offset_model.get_latent_representation()
+        )
+    one = {"dispersion": "gene", "batch_key": batch_key}
+    per_cluster = {"labels_key": "fine_cluster", "batch_key": batch_key}
+    runs = {
+        "lrt_types": lambda: zinb_lrt(adata, labels_key=labels_key, **one),
+        "lrt_clusters": lambda: zinb_lrt(clustered, labels_key="fine_cluster", **one),
+        "lrt_cluster_dispersion": lambda: zinb_lrt(clustered, **per_cluster),
+        "lrt_offset_clusters": lambda: zinb_lrt(clustered, offsets=offsets, **per_cluster),
+        "lrt_autozi": lambda: zinb_lrt(adata, offsets=autozi_offsets, **one),
+        "lrt_latent": lambda: zinb_lrt(adata, offsets=offsets, **one),
+        "lrt_recommended": lambda: zinb_lrt(adata, offsets=offsets, **keys),
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # convergence is recorded per gene instead
-        one = {"dispersion": "gene", "batch_key": batch_key}
-        _add_test(table, "lrt_types", zinb_lrt(adata, labels_key=labels_key, **one), fdr)
-        _add_test(table, "lrt_clusters", zinb_lrt(clustered, labels_key="fine_cluster", **one), fdr)
-        per_cluster = zinb_lrt(clustered, labels_key="fine_cluster", batch_key=batch_key)
-        _add_test(table, "lrt_cluster_dispersion", per_cluster, fdr)
-        offset_clusters = zinb_lrt(clustered, labels_key="fine_cluster", offsets=offsets, batch_key=batch_key)
-        _add_test(table, "lrt_offset_clusters", offset_clusters, fdr)
-        _add_test(table, "lrt_autozi", zinb_lrt(adata, offsets=autozi_offsets, **one), fdr)
-        _add_test(table, "lrt_latent", zinb_lrt(adata, offsets=offsets, **one), fdr)
-        _add_test(table, "lrt_recommended", zinb_lrt(adata, offsets=offsets, **keys), fdr)
+        for name in TESTS:
+            if name in tests:
+                _add_test(table, name, runs[name](), fdr)
     table["agreement_call"] = table["autozi_call"] & table["lrt_recommended_call"]
     return table
 

@@ -126,3 +126,18 @@ def test_every_candidate_is_scored():
         assert table[f"{name}_converged"].dtype == bool
     rates = evaluate_methods(table, CANDIDATES, bins=None)
     assert list(rates["method"]) == list(CANDIDATES)
+
+
+def test_only_the_chosen_tests_run():
+    """The chosen tests and the recommended one run; an unknown name stops before any training."""
+    adata = simulate_nb(n_cells=200, n_genes=20, seed=0)
+    table = score_simulated_genes(adata, max_epochs=2, tests=["lrt_types"])
+    run = sorted(
+        column.removesuffix("_call")
+        for column in table
+        if column.startswith("lrt_") and column.endswith("_call")
+    )
+    assert run == ["lrt_recommended", "lrt_types"]
+    assert "agreement_call" in table
+    with pytest.raises(ValueError, match="lrt_typo"):
+        score_simulated_genes(adata, max_epochs=10_000, tests=["lrt_typo"])

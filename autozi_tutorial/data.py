@@ -254,6 +254,15 @@ def load_dataset(
         adata = _read_h5ad(Path(name), f"dataset={name!r}")
         reason = f"user file {name}"
     validate_anndata(adata, counts_layer, labels_key, batch_key)
+    if adata.var_names.has_duplicates:
+        # Results are stored per gene name: duplicated names are made unique in the loaded copy
+        # (the file itself is only read).
+        n_duplicated = int(adata.var_names.duplicated().sum())
+        adata.var_names_make_unique()
+        print(
+            f"Note: {n_duplicated} gene names occur more than once in {name}; they were made unique "
+            "by appending -1, -2, ... (as adata.var_names_make_unique() does)."
+        )
     return LoadedDataset(adata, name, reason, counts_layer, labels_key, batch_key)
 
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
-from sklearn.cluster import KMeans
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from .fit import fit_autozi_model
-from .lrt import calibrated_call, zinb_lrt
-from .offsets import fit_offset_model, latent_log_means
-from .zi import call_zi, zi_probability
+from . import get, tl
+from .zi import call_zi
 
 #: Default bins of mean count per cell used to break error rates down by expression.
 EXPRESSION_BINS: tuple[float, ...] = (0.0, 0.1, 1.0, 10.0, np.inf)
@@ -138,48 +135,27 @@ def roc_points(truth: np.ndarray, score: np.ndarray, method: str) -> pd.DataFram
     return pd.DataFrame({"method": method, "fpr": fpr, "tpr": tpr})
 
 
-#: Candidate ZI calls scored by :func:`score_simulated_genes`: name -> (call column, score column).
-CANDIDATES: dict[str, tuple[str, str | None]] = {
+#: The calls :func:`score_simulated_genes` scores: name -> (call column, score column).
+METHODS: dict[str, tuple[str, str | None]] = {
     "AUTOZI q > threshold": ("autozi_call", "zi_prob"),
     "LRT, cell types as covariate": ("lrt_types_call", "lrt_types_score"),
-    "LRT, fine clusters as covariate": ("lrt_clusters_call", "lrt_clusters_score"),
-    "LRT, fine clusters, dispersion per cluster": (
-        "lrt_cluster_dispersion_call",
-        "lrt_cluster_dispersion_score",
-    ),
-    "LRT, NB-scVI offsets and fine clusters, dispersion per cluster": (
-        "lrt_offset_clusters_call",
-        "lrt_offset_clusters_score",
-    ),
-    "LRT, AUTOZI's NB means as offsets": ("lrt_autozi_call", "lrt_autozi_score"),
-    "LRT, NB-scVI offsets, one dispersion per gene": ("lrt_latent_call", "lrt_latent_score"),
-    "LRT, NB-scVI offsets, dispersion per type (recommended)": (
-        "lrt_recommended_call",
-        "lrt_recommended_score",
-    ),
-    "AUTOZI and recommended agree": ("agreement_call", None),
+    "ZI test (recommended)": ("zi_test_call", "zi_test_score"),
+    "AUTOZI and ZI test agree": ("agreement_call", None),
 }
-#: Fine clusters of the NB-scVI latent space used by the "fine clusters" candidate.
-N_FINE_CLUSTERS = 15
-#: The tests :func:`score_simulated_genes` can run, named by the prefix of their columns.
-TESTS = (
-    "lrt_types",
-    "lrt_clusters",
-    "lrt_cluster_dispersion",
-    "lrt_offset_clusters",
-    "lrt_autozi",
-    "lrt_latent",
-    "lrt_recommended",
-)
 
 
-def _add_test(table: pd.DataFrame, name: str, lrt: pd.DataFrame, fdr: float) -> None:
-    lrt = lrt.set_index("gene")
-    table[f"{name}_qvalue"] = lrt["lrt_qvalue"]
-    # A gene whose fit did not converge has no p-value: it is never called and ranks last.
-    table[f"{name}_score"] = -np.log10(lrt["lrt_pvalue"].clip(lower=1e-300)).fillna(0.0)
-    table[f"{name}_call"] = calibrated_call(table[f"{name}_qvalue"], fdr)
-    table[f"{name}_converged"] = lrt["converged"]
+def add_test_columns(table: pd.DataFrame, name: str, result: pd.DataFrame) -> None:
+    """Add a test's ``<name>_qvalue, _score, _call, _converged`` columns to a gene table (by position).
+
+    ``result`` is :func:`autozi_tutorial.get.zi_test_df` (or an engine table with ``pvalue``,
+    ``qvalue``, ``converged`` and, when absent, ``call`` taken as q < 0.05). The score is
+    -log10 p, 0 where the fit did not converge, so such a gene ranks last.
+    """
+    table[f"{name}_qvalue"] = result["qvalue"].to_numpy()
+    table[f"{name}_score"] = -np.log10(result["pvalue"].clip(lower=1e-300)).fillna(0.0).to_numpy()
+    calls = result["call"] if "call" in result else result["qvalue"] < 0.05
+    table[f"{name}_call"] = calls.to_numpy(dtype=bool)
+    table[f"{name}_converged"] = result["converged"].to_numpy()
 
 
 def score_simulated_genes(
@@ -190,94 +166,62 @@ def score_simulated_genes(
     fdr: float = 0.05,
     labels_key: str | None = "cell_type",
     batch_key: str | None = None,
-    n_latent: int | None = None,
-    n_clusters: int = N_FINE_CLUSTERS,
-    tests: Collection[str] = TESTS,
+    layer: str | None = "counts",
 ) -> pd.DataFrame:
-    """Score every gene of a simulation with AUTOZI and the candidate tests (see :data:`CANDIDATES`).
+    """Score every gene of a simulation with AUTOZI, the test with cell types only, and the ZI test.
+
+    AUTOZI runs through :func:`autozi_tutorial.tl.autozi`, the ZI test through
+    :func:`autozi_tutorial.tl.zi_test`, exactly as the lesson runs them.
 
     Parameters
     ----------
     adata
-        Output of a simulator in :mod:`autozi_tutorial.simulation` (truth in ``var``).
+        Output of a simulator in :mod:`autozi_tutorial.simulation` (truth in ``var``); not modified.
     seeds
-        One AUTOZI fit per seed; the first seed gives ``zi_prob``, the calls and the NB-scVI fit.
+        One AUTOZI fit per seed; the first seed gives ``zi_prob`` and the calls, and seeds the
+        ZI test's cell-state model.
     max_epochs
-        Training epochs of AUTOZI and of the NB-scVI offset model.
+        Training epochs of AUTOZI (the ZI test's cell-state model has its own, fixed, training).
     threshold, fdr
-        AUTOZI threshold and the tests' false discovery rate.
+        AUTOZI's threshold and the tests' false discovery rate.
     labels_key
-        Annotated cell types (AUTOZI's labels and the covariate); None when there are none.
+        Annotated cell types (AUTOZI's labels and the tests' covariate); None when there are none.
     batch_key
         Batches, for every model and test.
-    n_latent
-        Latent dimensions of the NB-scVI offset model (None: :func:`offset_model_settings`'s).
-    n_clusters
-        KMeans clusters of its latent space for the "fine clusters" candidates.
-    tests
-        The tests to run, among :data:`TESTS`; the recommended one always runs (the
-        agreement call needs it).
+    layer
+        Layer with the counts.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob``, and
-        for each test run ``<name>_qvalue, <name>_score`` (-log10 p; 0 where the fit did not
-        converge, so such a gene ranks last), ``<name>_call`` and ``<name>_converged``, with
-        names ``lrt_types, lrt_clusters, lrt_autozi, lrt_latent`` (one dispersion per gene),
-        ``lrt_cluster_dispersion`` (fine clusters, one dispersion per gene and cluster),
-        ``lrt_offset_clusters`` (NB-scVI offsets and fine clusters, dispersion per cluster) and
-        ``lrt_recommended`` (the recommended call: NB-scVI offsets and :func:`zinb_lrt`'s
-        default dispersion, per type when there are labels); ``autozi_call`` (AUTOZI's rule)
-        and ``agreement_call`` (AUTOZI's rule and the recommended call at once).
+        Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob,
+        autozi_call``, for each test (``lrt_types``: library size and cell types only;
+        ``zi_test``: the recommended call) ``<test>_qvalue, _score`` (-log10 p; 0 where the
+        fit did not converge), ``_call, _converged``, and ``agreement_call`` (AUTOZI's rule
+        and the ZI test at once).
     """
     seeds = list(seeds)
-    unknown = sorted(set(tests) - set(TESTS))
-    if unknown:
-        raise ValueError(f"Unknown tests {unknown}; choose among {list(TESTS)}.")
-    tests = {*tests, "lrt_recommended"}
     table = pd.DataFrame(index=adata.var_names)
     table["zi_true"] = adata.var["zi_true"].to_numpy(dtype=bool)
     table["spike_in"] = adata.var["spike_in"].to_numpy(dtype=bool) if "spike_in" in adata.var else False
-    table["mean_counts"] = np.asarray(adata.layers["counts"].mean(axis=0)).ravel()
-    keys = {"labels_key": labels_key, "batch_key": batch_key}
+    table["mean_counts"] = np.asarray(adata.layers[layer].mean(axis=0)).ravel()
+    keys = {"layer": layer, "labels_key": labels_key, "batch_key": batch_key}
     for seed in seeds:
-        model = fit_autozi_model(adata, max_epochs=max_epochs, seed=seed, **keys)
-        posterior = model.get_alphas_betas()
-        table[f"zi_prob_seed{seed}"] = zi_probability(
-            posterior["alpha_posterior"], posterior["beta_posterior"]
+        scored = tl.autozi(
+            adata, threshold=threshold, max_epochs=max_epochs, random_state=seed, copy=True, **keys
         )
-        if seed == seeds[0] and "lrt_autozi" in tests:
-            autozi_offsets = latent_log_means(model)
+        table[f"zi_prob_seed{seed}"] = scored.var["autozi_prob"].to_numpy()
     table["zi_prob"] = table[f"zi_prob_seed{seeds[0]}"]
     table["autozi_call"] = call_zi(table["zi_prob"], threshold)
-
-    offset_model = fit_offset_model(
-        adata, batch_key=batch_key, max_epochs=max_epochs, seed=seeds[0], n_latent=n_latent
-    )
-    offsets = latent_log_means(offset_model)
-    if tests & {"lrt_clusters", "lrt_cluster_dispersion", "lrt_offset_clusters"}:
-        clustered = adata.copy()
-        clustered.obs["fine_cluster"] = KMeans(n_clusters, n_init=4, random_state=seeds[0]).fit_predict(
-            offset_model.get_latent_representation()
-        )
-    one = {"dispersion": "gene", "batch_key": batch_key}
-    per_cluster = {"labels_key": "fine_cluster", "batch_key": batch_key}
-    runs = {
-        "lrt_types": lambda: zinb_lrt(adata, labels_key=labels_key, **one),
-        "lrt_clusters": lambda: zinb_lrt(clustered, labels_key="fine_cluster", **one),
-        "lrt_cluster_dispersion": lambda: zinb_lrt(clustered, **per_cluster),
-        "lrt_offset_clusters": lambda: zinb_lrt(clustered, offsets=offsets, **per_cluster),
-        "lrt_autozi": lambda: zinb_lrt(adata, offsets=autozi_offsets, **one),
-        "lrt_latent": lambda: zinb_lrt(adata, offsets=offsets, **one),
-        "lrt_recommended": lambda: zinb_lrt(adata, offsets=offsets, **keys),
-    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # convergence is recorded per gene instead
-        for name in TESTS:
-            if name in tests:
-                _add_test(table, name, runs[name](), fdr)
-    table["agreement_call"] = table["autozi_call"] & table["lrt_recommended_call"]
+        coarse = tl.zi_test(
+            adata, fdr=fdr, cell_state_means="library_size", by_label=False, copy=True, **keys
+        )
+        add_test_columns(table, "lrt_types", get.zi_test_df(coarse))
+        tested = tl.zi_test(adata, fdr=fdr, random_state=seeds[0], by_label=False, copy=True, **keys)
+        add_test_columns(table, "zi_test", get.zi_test_df(tested))
+    table["agreement_call"] = table["autozi_call"] & table["zi_test_call"]
     return table
 
 

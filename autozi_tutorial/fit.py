@@ -1,4 +1,4 @@
-"""Training AUTOZI: settings presets, a check of the distributed strategy, and a one-call fit.
+"""Training AUTOZI: settings presets and a one-call fit.
 
 The main tutorial spells the fit out with scvi-tools; ``fit_autozi`` repeats it for the
 simulation study and the benchmarks, so that every fit there uses the same settings.
@@ -21,22 +21,6 @@ TRAINING_PRESETS: dict[str, dict[str, float | int]] = {
     "default": {"max_epochs": 200, "lr": 1e-2, "batch_size": 128},
     "fast": {"max_epochs": 60, "lr": 3e-2, "batch_size": 128},
 }
-
-
-def check_strategy(strategy: str) -> None:
-    """Refuse Lightning DDP strategies that fail with AUTOZI, naming the ones that work.
-
-    AUTOZI has parameters that some training steps do not use, which plain DDP rejects
-    (after starting the processes). The ``*_find_unused_parameters_true`` variants work:
-    ``"ddp_notebook_find_unused_parameters_true"`` in a notebook or under papermill,
-    ``"ddp_find_unused_parameters_true"`` (the script re-launched per device) or
-    ``"ddp_spawn_find_unused_parameters_true"`` in a script.
-    """
-    if strategy in {"ddp", "ddp_spawn", "ddp_fork", "ddp_notebook"}:
-        raise ValueError(
-            f"strategy={strategy!r} fails with AUTOZI, whose unused parameters plain DDP rejects. Use "
-            f"'{strategy}_find_unused_parameters_true' instead."
-        )
 
 
 def training_arguments(

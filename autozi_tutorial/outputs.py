@@ -1,4 +1,10 @@
-"""Writing a run's result folder (tables, summary, figures, results.h5ad) completely or not at all."""
+"""Writing a run's result folder (tables, summary, figures, results.h5ad) completely or not at all.
+
+The folder's policy comes first: the manifest a run writes (:data:`RESULT_MANIFEST`), which
+files of an existing folder belong to an earlier result (:func:`previous_result_files`), and
+whether a run may (re)place a folder at all (:func:`check_output_dir`, also used by the
+notebooks' parameter checks before anything is loaded).
+"""
 
 from __future__ import annotations
 
@@ -8,31 +14,123 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from anndata import AnnData
 from matplotlib.figure import Figure
 
-from .parameters import RESULT_MANIFEST, ParameterError, check_output_dir, previous_result_files
+from .errors import ParameterError
 from .results import RESULTS_FILE, results_anndata
-from .tables import CALIBRATED_COLUMNS, GENE_LABEL_COLUMNS, zi_fractions
+from .tl._common import package_versions
 
 PACKAGE = "autozi-tutorial"
-REPORTED_PACKAGES = (PACKAGE, "scvi-tools", "torch", "scanpy", "anndata", "numpy", "scipy")
+
+#: File a run writes into its result folder, listing the files of that result.
+RESULT_MANIFEST = ".autozi-result.json"
+#: Files the notebooks write at the top of a result folder (besides ``figures/*.png``).
+KNOWN_RESULT_FILES = frozenset(
+    {"summary.json", "gene_zi.csv", "gene_label_zi.csv", RESULTS_FILE, "gene_scores.csv", "error_rates.csv"}
+)
 
 
-def package_versions(packages: tuple[str, ...] = REPORTED_PACKAGES) -> dict[str, str | None]:
-    """Installed version of each package, None for one not installed."""
-    versions: dict[str, str | None] = {}
-    for package in packages:
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = None
-    return versions
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _files(folder: Path) -> list[str]:
+    """Every file under ``folder`` (links included, not followed), as POSIX paths relative to it."""
+    paths = [path for path in folder.rglob("*") if path.is_file() or path.is_symlink()]
+    return sorted(path.relative_to(folder).as_posix() for path in paths)
+
+
+def _is_notebook(relative: str) -> bool:
+    """Executed notebooks (papermill may save its output into the result folder) and their checkpoints."""
+    return relative.endswith(".ipynb") or relative.startswith(".ipynb_checkpoints/")
+
+
+def previous_result_files(folder: Path) -> set[str]:
+    """The files of an earlier result in ``folder``, which a new result replaces.
+
+    The manifest a run writes lists them. A folder without one (written before manifests
+    existed) counts as an earlier result when it holds only files these notebooks write
+    (:data:`KNOWN_RESULT_FILES`, ``figures/*.png``) and notebooks.
+    """
+    manifest = folder / RESULT_MANIFEST
+    try:
+        return {*json.loads(manifest.read_text())["files"], RESULT_MANIFEST}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {
+            name
+            for name in _files(folder)
+            if name in KNOWN_RESULT_FILES or (name.startswith("figures/") and name.endswith(".png"))
+        }
+
+
+def _foreign_files(folder: Path) -> list[str]:
+    """Files of an existing result folder that a run would have to delete although no run wrote
+    them; files beside a manifest's result are carried over instead, so only a folder without
+    one can have any."""
+    if (folder / RESULT_MANIFEST).is_file():
+        return []
+    owned = previous_result_files(folder)
+    return [name for name in _files(folder) if name not in owned and not _is_notebook(name)]
+
+
+def check_output_dir(output_dir: str | os.PathLike) -> str | None:
+    """Why a run cannot write its result folder to ``output_dir``, or None when it can.
+
+    A run writes a complete folder beside ``output_dir`` and then swaps it in, so
+    ``output_dir`` must not be a file, a link, the current folder or one containing it; its
+    parent must be writable; and an existing ``output_dir`` must hold an earlier result and
+    executed notebooks (see :func:`previous_result_files`), never unrelated files that the swap
+    would delete. Nothing is created or changed, except a temporary folder made and removed to
+    test writability.
+
+    Parameters
+    ----------
+    output_dir
+        The folder a run is asked to write to.
+
+    Returns
+    -------
+    str or None
+        The problem, in words, or None.
+    """
+    if not isinstance(output_dir, str | os.PathLike) or not str(output_dir).strip():
+        return "expected the path of a folder (a non-empty string)."
+    target = Path(os.path.abspath(output_dir))
+    if target == target.parent:
+        return "the filesystem root cannot be a result folder; name a folder inside it."
+    if Path.cwd() == target or target in Path.cwd().parents:
+        return (
+            f"{target} is the current folder or contains it, and a run replaces the whole result "
+            "folder; name a new folder such as 'results'."
+        )
+    if target.is_symlink():
+        return f"{target} is a symbolic link; give the folder it points to, or a new folder."
+    if target.exists() and not target.is_dir():
+        return f"{target} exists and is not a folder; choose another name."
+    if target.is_dir():
+        foreign = _foreign_files(target)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+            return (
+                f"{target} already holds files that no earlier run of these notebooks wrote ({shown}); a "
+                "run replaces the whole result folder, so choose a new or empty folder, or move them."
+            )
+    ancestor = _nearest_existing(target.parent)
+    if not ancestor.is_dir():
+        return f"{ancestor} is not a folder, so {target} cannot be created inside it."
+    try:
+        shutil.rmtree(tempfile.mkdtemp(prefix=".autozi-write-test-", dir=ancestor))
+    except OSError as error:
+        return f"cannot write in {ancestor} ({error.strerror or error}); choose a writable location."
+    return None
 
 
 def _json_safe(value: Any) -> Any:
@@ -46,27 +144,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
-
-
-def fraction_summary(
-    gene_table: pd.DataFrame,
-    gene_label_table: pd.DataFrame | None,
-    expression_cutoff: float,
-) -> dict[str, Any]:
-    """ZI fractions for ``summary.json``: overall, and per label under ``"labels"``.
-
-    The keys are the columns of :func:`autozi_tutorial.zi_fractions` (with the recommended
-    call's ``calibrated_*`` fractions when the tables have it); per label, ``n_genes`` is the
-    number of testable genes there.
-    """
-    summary: dict[str, Any] = (
-        zi_fractions(gene_table, expression_cutoff).drop(columns="n_genes").iloc[0].to_dict()
-    )
-    summary["labels"] = {}
-    if gene_label_table is not None:
-        by_label = zi_fractions(gene_label_table, expression_cutoff, by="label")
-        summary["labels"] = {str(row.pop("label")): row for row in by_label.to_dict("records")}
-    return _json_safe(summary)
 
 
 def _carry_over(previous: Path, staging: Path) -> None:
@@ -121,7 +198,7 @@ def write_results(
     and no file of a previous result survives. Files that no run wrote (such as an executed
     notebook saved into the folder) are kept; the folder is refused, before anything is
     written, when it holds unrelated files (see
-    :func:`autozi_tutorial.parameters.check_output_dir`).
+    :func:`check_output_dir`).
 
     Parameters
     ----------
@@ -143,7 +220,7 @@ def write_results(
 
     Raises
     ------
-    autozi_tutorial.parameters.ParameterError
+    autozi_tutorial.ParameterError
         When ``output_dir`` cannot take a result folder (nothing is written then).
     """
     problem = check_output_dir(output_dir)
@@ -179,35 +256,63 @@ def write_results(
     return written
 
 
+def _tool_keys(adata: AnnData) -> list[str]:
+    """Keys under which :mod:`autozi_tutorial.tl` wrote results onto ``adata``."""
+    return [key for key, value in adata.uns.items() if isinstance(value, Mapping) and "params" in value]
+
+
+def gene_tables(adata: AnnData) -> dict[str, pd.DataFrame]:
+    """Every tool's results as two CSV-ready tables, joined by position.
+
+    ``gene_zi.csv``: ``gene`` and every ``var`` column a tool wrote (``autozi_prob``,
+    ``zi_test_qvalue``, ...); ``gene_label_zi.csv``: label-major rows ``gene, label`` and every
+    per-cell-type table a tool wrote to ``varm`` (``autozi_label_prob``, ``zi_test_qvalue``,
+    ...), header only without cell types.
+    """
+    prefixes = tuple(f"{key}_" for key in _tool_keys(adata))
+    genes = adata.var_names.to_numpy(dtype=str)
+    columns = [column for column in adata.var.columns if str(column).startswith(prefixes)]
+    gene_table = pd.DataFrame({"gene": genes, **{column: adata.var[column].to_numpy() for column in columns}})
+    frames = {
+        key: frame
+        for key, frame in adata.varm.items()
+        if key.startswith(prefixes) and isinstance(frame, pd.DataFrame)
+    }
+    labels = [str(label) for label in next(iter(frames.values())).columns] if frames else []
+    label_table = pd.DataFrame(
+        {"gene": np.tile(genes, len(labels)), "label": np.repeat(np.array(labels, dtype=object), len(genes))}
+    )
+    for key, frame in frames.items():
+        label_table[key] = frame.reindex(columns=labels).to_numpy().T.ravel()
+    return {"gene_zi.csv": gene_table, "gene_label_zi.csv": label_table}
+
+
 def write_outputs(
     output_dir: str | os.PathLike,
-    gene_table: pd.DataFrame,
-    gene_label_table: pd.DataFrame | None,
+    adata: AnnData,
+    *,
     summary: Mapping[str, Any],
     figures: Mapping[str, Figure] | None = None,
-    adata: AnnData | None = None,
 ) -> list[Path]:
-    """Write the main tutorial's result folder.
+    """Write the main lesson's result folder from the analysed AnnData.
 
-    ``gene_zi.csv``, ``gene_label_zi.csv`` (only its header without labels), ``summary.json``,
-    the figures and, given the analysed ``adata``, ``results.h5ad`` (see
-    :func:`autozi_tutorial.results_anndata`). ``output_dir``, ``summary``, ``figures``, the
+    ``results.h5ad`` is ``adata`` itself with every tool's results (less scvi-tools' private
+    entries, :func:`autozi_tutorial.results.results_anndata`); ``gene_zi.csv`` and
+    ``gene_label_zi.csv`` are the same results as tables (:func:`gene_tables`);
+    ``summary.json`` is ``summary``; the figures go to ``figures/``. ``output_dir``, the
     return value and the whole-folder guarantee are those of :func:`write_results`.
 
     Parameters
     ----------
-    gene_table
-        Output of :func:`autozi_tutorial.gene_zi_table` (with the LRT columns added).
-    gene_label_table
-        Output of :func:`autozi_tutorial.gene_label_zi_table`, or None when there are no labels.
+    output_dir
+        Result folder to (re)place.
     adata
-        The AnnData the models were trained on (raw counts in ``layers["counts"]``).
+        The AnnData the tools wrote their results onto; it is not modified.
+    summary
+        The run's JSON-serialisable summary (parameters, versions, the answer's numbers).
+    figures
+        Figures to save as ``figures/<name>.png``.
     """
-    if gene_label_table is None:
-        gene_label_table = pd.DataFrame(columns=GENE_LABEL_COLUMNS + CALIBRATED_COLUMNS)
-    tables = {"gene_zi.csv": gene_table, "gene_label_zi.csv": gene_label_table}
-    anndatas = None
-    if adata is not None:
-        safe_summary = _json_safe(dict(summary))
-        anndatas = {RESULTS_FILE: results_anndata(adata, gene_table, gene_label_table, safe_summary)}
-    return write_results(output_dir, tables, summary, figures, anndatas)
+    safe_summary = _json_safe(dict(summary))
+    anndatas = {RESULTS_FILE: results_anndata(adata, safe_summary)}
+    return write_results(output_dir, gene_tables(adata), safe_summary, figures, anndatas)

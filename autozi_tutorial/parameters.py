@@ -1,9 +1,15 @@
 """Checking a notebook's parameters before any data is loaded or any model is trained.
 
+Each notebook's parameters are described once, in :data:`NOTEBOOK_PARAMETERS`: one
+:class:`Parameter` per variable of its parameters cell, saying what it accepts, giving an
+example and the test a value must pass. :func:`check_parameters` applies a notebook's
+description to the values given and raises :class:`ParameterError` listing each bad parameter
+with its value, what is accepted and an example; the checks read files and folders but change
+nothing.
+
 Papermill hands parameters over as they were typed (``-p n_top_genes 0`` arrives as the int 0,
-``-p seeds "[0, 1]"`` as a string), so every parameter is checked here first. A failed check
-raises :class:`ParameterError` listing each bad parameter with its value, what is accepted and
-an example; the checks read files and folders but change nothing.
+``-p seeds "[0, 1]"`` as a string), so the checks take values as they come and turn them into
+what the notebook uses where several forms are allowed (:func:`parse_seeds`).
 """
 
 from __future__ import annotations
@@ -12,51 +18,64 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
 from .data import check_dataset
-from .devices import ACCELERATORS, accelerator_unavailable
+from .devices import ACCELERATORS, DEVICES_ACCEPTED, NOTEBOOK_DDP_STRATEGY, device_problems
+from .errors import ParameterError, problem_message
 from .fit import TRAINING_PRESETS
-from .results import RESULTS_FILE
+from .outputs import check_output_dir
 from .validation import InputDataError
 
 #: Largest seed Lightning and numpy accept.
 MAX_SEED = 2**32 - 1
-#: File a run writes into its result folder, listing the files of that result.
-RESULT_MANIFEST = ".autozi-result.json"
-#: Files the notebooks write at the top of a result folder (besides ``figures/*.png``).
-KNOWN_RESULT_FILES = frozenset(
-    {"summary.json", "gene_zi.csv", "gene_label_zi.csv", RESULTS_FILE, "gene_scores.csv", "error_rates.csv"}
-)
 
 
-class ParameterError(ValueError):
-    """A parameter has a value the run cannot use; the message names it, the value and what is accepted."""
+def _anything(value: Any) -> bool:
+    return True
 
 
-class _Problems:
-    """Collects one message per bad parameter, so that a user sees them all at once."""
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a notebook: what it accepts, an example, and how a value is tested.
 
-    def __init__(self) -> None:
-        self.messages: list[str] = []
+    Attributes
+    ----------
+    name
+        The variable's name in the notebook's parameters cell.
+    accepted
+        What is accepted, in words; a value that fails ``valid`` is reported as
+        ``name=value: expected <accepted>, e.g. `-p name <example>`.``
+    example
+        A value that works, shown in that message; None for no example.
+    valid
+        Test of the value on its own; the default accepts anything.
+    check
+        A further test for what needs more than the value (other parameters, files, the
+        machine), run once ``valid`` passed: given the parameter, the value and all the
+        notebook's values, it returns the whole message, or None when the value works.
+    parse
+        Turns the value into the one the notebook uses (e.g. :func:`parse_seeds`), run once
+        both tests passed; a :class:`ParameterError` it raises is reported as the message.
+    """
 
-    def add(self, name: str, value: Any, accepted: str, example: Any = None) -> None:
-        hint = "" if example is None else f", e.g. `-p {name} {example}`"
-        self.messages.append(f"{name}={value!r}: expected {accepted}{hint}.")
+    name: str
+    accepted: str
+    example: Any = None
+    valid: Callable[[Any], bool] = _anything
+    check: Callable[[Parameter, Any, Mapping[str, Any]], str | None] | None = None
+    parse: Callable[[Any], Any] | None = None
 
-    def raise_if_any(self) -> None:
-        if not self.messages:
-            return
-        if len(self.messages) == 1:
-            raise ParameterError(self.messages[0] + " Nothing was loaded or trained.")
-        listing = "\n".join(f"- {message}" for message in self.messages)
-        raise ParameterError(
-            f"{len(self.messages)} parameters cannot be used; nothing was loaded or trained:\n{listing}"
-        )
+    def problem(self, value: Any) -> str:
+        """The message for a ``value`` this parameter does not accept."""
+        return problem_message(self.name, value, self.accepted, self.example)
+
+
+# Tests of a value on its own.
 
 
 def _is_whole(value: Any) -> bool:
@@ -67,16 +86,82 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _whole(problems: _Problems, name: str, value: Any, low: int, high: int | None = None, *, example: Any):
-    if _is_whole(value) and value >= low and (high is None or value <= high):
-        return
-    accepted = f"a whole number >= {low}" if high is None else f"a whole number from {low} to {high}"
-    problems.add(name, value, accepted, example)
+def _whole(low: int, high: int | None = None) -> Callable[[Any], bool]:
+    """A whole number (not a bool, not a float) from ``low`` to ``high`` (no upper limit if None)."""
+    return lambda value: _is_whole(value) and value >= low and (high is None or value <= high)
 
 
-def _optional_key(problems: _Problems, name: str, value: Any) -> None:
-    if value is not None and not (isinstance(value, str) and value):
-        problems.add(name, value, "a column or layer name (a non-empty string) or None", "None")
+def _number(
+    low: float | None = None, high: float | None = None, *, low_open: bool = False, high_open: bool = False
+) -> Callable[[Any], bool]:
+    """A finite real number (not a bool) between ``low`` and ``high``, each included unless open."""
+
+    def test(value: Any) -> bool:
+        if not _is_real(value):
+            return False
+        above = low is None or (value > low if low_open else value >= low)
+        below = high is None or (value < high if high_open else value <= high)
+        return above and below
+
+    return test
+
+
+def _optional(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """None, or a value that passes ``test``."""
+    return lambda value: value is None or test(value)
+
+
+def _one_of(choices: Mapping[str, Any] | tuple[str, ...]) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, str) and value in choices
+
+
+def _key(value: Any) -> bool:
+    """A column or layer name: a non-empty string."""
+    return isinstance(value, str) and bool(value)
+
+
+def _download_folder(value: Any) -> bool:
+    """A path that is a folder, or nothing yet (it is created when needed)."""
+    return isinstance(value, str | os.PathLike) and not (Path(value).exists() and not Path(value).is_dir())
+
+
+def _existing_folder(value: Any) -> bool:
+    return isinstance(value, str | os.PathLike) and Path(value).is_dir()
+
+
+# Tests that need more than the value.
+
+
+def _dataset(parameter: Parameter, value: Any, values: Mapping[str, Any]) -> str | None:
+    """A dataset name, or a ``.h5ad`` file that exists and is HDF5 (see :func:`check_dataset`)."""
+    try:
+        check_dataset(value)
+    except InputDataError as error:
+        return str(error)
+    return None
+
+
+def _output_dir(parameter: Parameter, value: Any, values: Mapping[str, Any]) -> str | None:
+    """A folder a run can (re)place with its result (see :func:`check_output_dir`)."""
+    problem = check_output_dir(value)
+    return None if problem is None else f"{parameter.name}={value!r}: {problem}"
+
+
+def _training_device(parameter: Parameter, value: Any, values: Mapping[str, Any]) -> str | None:
+    """``accelerator``, ``devices`` and ``strategy`` together (see :func:`device_problems`)."""
+    settings = {name: values.get(name, "auto") for name in ("accelerator", "devices", "strategy")}
+    problems = [problem for problem in device_problems(**settings) if problem.name == parameter.name]
+    return problems[0].message() if problems else None
+
+
+def _not_below(other: str) -> Callable[[Parameter, Any, Mapping[str, Any]], str | None]:
+    """At least the parameter ``other``, when that one is a number."""
+
+    def check(parameter: Parameter, value: Any, values: Mapping[str, Any]) -> str | None:
+        low = values.get(other)
+        return parameter.problem(value) if _is_real(low) and value < low else None
+
+    return check
 
 
 def parse_seeds(seeds: Any) -> list[int]:
@@ -126,301 +211,135 @@ def parse_seeds(seeds: Any) -> list[int]:
     return [int(seed) for seed in values]
 
 
-def _check_devices(problems: _Problems, devices: Any, accelerator: str, strategy: Any) -> None:
-    """``devices`` in one of Lightning's forms, not more GPUs than present, and a strategy for several."""
-    if isinstance(devices, str) and re.fullmatch(r"\s*(-1|\d+|\d+(\s*,\s*\d+)+)\s*", devices):
-        parts = [int(part) for part in devices.split(",")]
-        count = parts[0] if len(parts) == 1 else len(parts)
-    elif _is_whole(devices) and (devices >= 1 or devices == -1):
-        parts, count = [int(devices)], int(devices)
-    elif isinstance(devices, list | tuple) and devices and all(_is_whole(d) and d >= 0 for d in devices):
-        parts, count = [int(d) for d in devices], len(devices)
-    elif devices == "auto":
-        return
-    else:
-        accepted = "'auto', a number of devices >= 1 (-1 for all), or a list of device indices"
-        problems.add("devices", devices, accepted, 1)
-        return
-    if accelerator in ("gpu", "cuda") and not accelerator_unavailable(accelerator):
-        import torch
+_KEY = "a column or layer name (a non-empty string) or None"
+_THRESHOLD = Parameter(
+    "threshold",
+    "a number in [0, 1) (a gene is called ZI when q(delta < 0.5) exceeds it)",
+    0.5,
+    _number(0, 1, high_open=True),
+)
+_OUTPUT_DIR = Parameter("output_dir", "the path of a folder for the results", check=_output_dir)
 
-        available = torch.cuda.device_count()
-        listed = isinstance(devices, list | tuple) or (isinstance(devices, str) and "," in devices)
-        wanted = max(parts) + 1 if listed else count
-        if wanted > available:
-            problems.add("devices", devices, f"at most the {available} GPU(s) this machine has", 1)
-        count = available if count == -1 else count
-    if count != 1 and strategy == "auto":
-        problems.add(
-            "strategy",
-            strategy,
-            f"a DDP strategy that allows unused parameters when devices={devices!r} (AUTOZI has "
-            "parameters some steps leave unused)",
-            "ddp_notebook_find_unused_parameters_true",
-        )
+#: The main lesson's parameters (``notebooks/autozi_pbmc.py``), in the order of its parameters cell.
+AUTOZI_PBMC: tuple[Parameter, ...] = (
+    Parameter(
+        "dataset", "'auto', 'pbmc', 'pbmc68k' or the path of a .h5ad file of raw counts", check=_dataset
+    ),
+    _THRESHOLD,
+    Parameter("n_top_genes", "a whole number >= 1", 1000, _whole(1)),
+    Parameter("expression_cutoff", "a number >= 0 (mean raw count per cell)", 1.0, _number(0)),
+    Parameter("seed", f"a whole number from 0 to {MAX_SEED}", 0, _whole(0, MAX_SEED)),
+    _OUTPUT_DIR,
+    Parameter(
+        "data_dir", "the path of a folder for downloads (created if missing)", "data", _download_folder
+    ),
+    Parameter("counts_layer", _KEY, "None", _optional(_key)),
+    Parameter("labels_key", _KEY, "None", _optional(_key)),
+    Parameter("batch_key", _KEY, "None", _optional(_key)),
+    Parameter("preset", f"one of {sorted(TRAINING_PRESETS)}", "default", _one_of(TRAINING_PRESETS)),
+    Parameter("max_epochs", "a whole number >= 1, or None for the preset's", 200, _optional(_whole(1))),
+    Parameter(
+        "lr",
+        "a learning rate in (0, 1], or None for the preset's",
+        0.01,
+        _optional(_number(0, 1, low_open=True)),
+    ),
+    Parameter("accelerator", f"one of {list(ACCELERATORS)}", "cpu", check=_training_device),
+    Parameter("devices", DEVICES_ACCEPTED, 1, check=_training_device),
+    Parameter(
+        "strategy",
+        "'auto', or a DDP strategy that allows AUTOZI's unused parameters for several devices",
+        NOTEBOOK_DDP_STRATEGY,
+        check=_training_device,
+    ),
+)
 
+#: The simulation lesson's parameters (``notebooks/autozi_simulation.py``), in the order of its
+#: parameters cell.
+AUTOZI_SIMULATION: tuple[Parameter, ...] = (
+    Parameter("n_cells", "a whole number >= 10", 1500, _whole(10)),
+    Parameter("n_genes", "a whole number >= 1", 200, _whole(1)),
+    Parameter("n_cell_types", "a whole number >= 1", 3, _whole(1)),
+    Parameter("zi_share", "a share of genes in [0, 1]", 0.5, _number(0, 1)),
+    Parameter("dropout_low", "a probability in [0, 1)", 0.1, _number(0, 1, high_open=True)),
+    Parameter(
+        "dropout_high",
+        "a probability in [0, 1), at least dropout_low",
+        0.4,
+        _number(0, 1, high_open=True),
+        check=_not_below("dropout_low"),
+    ),
+    Parameter("n_spike_ins", "a whole number >= 0", 30, _whole(0)),
+    Parameter("max_epochs", "a whole number >= 1", 100, _whole(1)),
+    Parameter(
+        "seeds", f"one whole number from 0 to {MAX_SEED} or a list of distinct ones", 0, parse=parse_seeds
+    ),
+    _THRESHOLD,
+    Parameter("fdr", "a false discovery rate in (0, 1)", 0.05, _number(0, 1, low_open=True, high_open=True)),
+    Parameter(
+        "pln_dir",
+        "None or an existing folder with the paper's PLN parameters",
+        "None",
+        _optional(_existing_folder),
+    ),
+    _OUTPUT_DIR,
+)
 
-def _ddp_strategies() -> list[str]:
-    from lightning.pytorch.strategies import StrategyRegistry
-
-    return sorted(
-        name
-        for name in StrategyRegistry.available_strategies()
-        if name.startswith("ddp") and name.endswith("_find_unused_parameters_true")
-    )
-
-
-def _check_strategy(problems: _Problems, strategy: Any) -> None:
-    from lightning.pytorch.strategies import Strategy
-
-    if strategy == "auto" or isinstance(strategy, Strategy):
-        return
-    accepted = _ddp_strategies()
-    if strategy not in accepted:
-        problems.add(
-            "strategy",
-            strategy,
-            f"'auto' or a DDP strategy that allows AUTOZI's unused parameters: {accepted}",
-            "ddp_notebook_find_unused_parameters_true",
-        )
-
-
-def _check_accelerator(problems: _Problems, accelerator: Any) -> None:
-    if accelerator not in ACCELERATORS:
-        problems.add("accelerator", accelerator, f"one of {list(ACCELERATORS)}", "cpu")
-        return
-    reason = accelerator_unavailable(accelerator)
-    if reason:
-        problems.add("accelerator", accelerator, f"an accelerator this machine has, but {reason}", "cpu")
-
-
-def _nearest_existing(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
-def _files(folder: Path) -> list[str]:
-    """Every file under ``folder`` (links included, not followed), as POSIX paths relative to it."""
-    paths = [path for path in folder.rglob("*") if path.is_file() or path.is_symlink()]
-    return sorted(path.relative_to(folder).as_posix() for path in paths)
-
-
-def _is_notebook(relative: str) -> bool:
-    """Executed notebooks (papermill may save its output into the result folder) and their checkpoints."""
-    return relative.endswith(".ipynb") or relative.startswith(".ipynb_checkpoints/")
+#: Each notebook's parameters, by the notebook's name (its file name without the extension).
+NOTEBOOK_PARAMETERS: dict[str, tuple[Parameter, ...]] = {
+    "autozi_pbmc": AUTOZI_PBMC,
+    "autozi_simulation": AUTOZI_SIMULATION,
+}
 
 
-def previous_result_files(folder: Path) -> set[str]:
-    """The files of an earlier result in ``folder``, which a new result replaces.
-
-    The manifest a run writes lists them. A folder without one (written before manifests
-    existed) counts as an earlier result when it holds only files these notebooks write
-    (:data:`KNOWN_RESULT_FILES`, ``figures/*.png``) and notebooks.
-    """
-    manifest = folder / RESULT_MANIFEST
-    try:
-        return {*json.loads(manifest.read_text())["files"], RESULT_MANIFEST}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {
-            name
-            for name in _files(folder)
-            if name in KNOWN_RESULT_FILES or (name.startswith("figures/") and name.endswith(".png"))
-        }
-
-
-def _foreign_files(folder: Path) -> list[str]:
-    """Files of an existing result folder that a run would have to delete although no run wrote
-    them; files beside a manifest's result are carried over instead, so only a folder without
-    one can have any."""
-    if (folder / RESULT_MANIFEST).is_file():
-        return []
-    owned = previous_result_files(folder)
-    return [name for name in _files(folder) if name not in owned and not _is_notebook(name)]
-
-
-def check_output_dir(output_dir: str | os.PathLike) -> str | None:
-    """Why a run cannot write its result folder to ``output_dir``, or None when it can.
-
-    A run writes a complete folder beside ``output_dir`` and then swaps it in, so
-    ``output_dir`` must not be a file, a link, the current folder or one containing it; its
-    parent must be writable; and an existing ``output_dir`` must hold an earlier result and
-    executed notebooks (see :func:`previous_result_files`), never unrelated files that the swap
-    would delete. Nothing is created or changed, except a temporary folder made and removed to
-    test writability.
+def check_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check every parameter of a notebook at once, and return them as the notebook uses them.
 
     Parameters
     ----------
-    output_dir
-        The folder a run is asked to write to.
+    notebook
+        The notebook's name, a key of :data:`NOTEBOOK_PARAMETERS`: ``"autozi_pbmc"`` or
+        ``"autozi_simulation"``.
+    values
+        The parameters' values by name, such as the notebook's ``globals()``; other names are
+        ignored.
 
     Returns
     -------
-    str or None
-        The problem, in words, or None.
-    """
-    if not isinstance(output_dir, str | os.PathLike) or not str(output_dir).strip():
-        return "expected the path of a folder (a non-empty string)."
-    target = Path(os.path.abspath(output_dir))
-    if target == target.parent:
-        return "the filesystem root cannot be a result folder; name a folder inside it."
-    if Path.cwd() == target or target in Path.cwd().parents:
-        return (
-            f"{target} is the current folder or contains it, and a run replaces the whole result "
-            "folder; name a new folder such as 'results'."
-        )
-    if target.is_symlink():
-        return f"{target} is a symbolic link; give the folder it points to, or a new folder."
-    if target.exists() and not target.is_dir():
-        return f"{target} exists and is not a folder; choose another name."
-    if target.is_dir():
-        foreign = _foreign_files(target)
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
-            return (
-                f"{target} already holds files that no earlier run of these notebooks wrote ({shown}); a "
-                "run replaces the whole result folder, so choose a new or empty folder, or move them."
-            )
-    ancestor = _nearest_existing(target.parent)
-    if not ancestor.is_dir():
-        return f"{ancestor} is not a folder, so {target} cannot be created inside it."
-    try:
-        shutil.rmtree(tempfile.mkdtemp(prefix=".autozi-write-test-", dir=ancestor))
-    except OSError as error:
-        return f"cannot write in {ancestor} ({error.strerror or error}); choose a writable location."
-    return None
-
-
-def _check_common(problems: _Problems, max_epochs: Any, threshold: Any, output_dir: Any) -> None:
-    if max_epochs is not None:
-        _whole(problems, "max_epochs", max_epochs, 1, example=200)
-    if not (_is_real(threshold) and 0 <= threshold < 1):
-        problems.add(
-            "threshold",
-            threshold,
-            "a number in [0, 1) (a gene is called ZI when q(delta < 0.5) exceeds it)",
-            0.5,
-        )
-    problem = check_output_dir(output_dir)
-    if problem:
-        problems.messages.append(f"output_dir={output_dir!r}: {problem}")
-
-
-def check_run_parameters(
-    *,
-    dataset: Any = "auto",
-    data_dir: Any = "data",
-    counts_layer: Any = None,
-    labels_key: Any = None,
-    batch_key: Any = None,
-    n_top_genes: Any = 1000,
-    preset: Any = "default",
-    max_epochs: Any = None,
-    lr: Any = None,
-    threshold: Any = 0.5,
-    expression_cutoff: Any = 1.0,
-    seed: Any = 0,
-    accelerator: Any = "auto",
-    devices: Any = "auto",
-    strategy: Any = "auto",
-    output_dir: Any = "results",
-) -> None:
-    """Check every parameter of the main notebook (``notebooks/autozi_pbmc.ipynb``).
-
-    Parameters
-    ----------
-    dataset, data_dir, counts_layer, labels_key, batch_key, n_top_genes, preset, max_epochs, lr, \
-threshold, expression_cutoff, seed, accelerator, devices, strategy, output_dir
-        The notebook's parameters, as given (see the README's parameter table).
+    dict
+        Every parameter of the notebook by name: the value given, or the form the notebook
+        uses where several are accepted (``seeds`` as a list of int, see :func:`parse_seeds`).
 
     Raises
     ------
     ParameterError
-        Listing every parameter that cannot be used, with its value, what is accepted and an
-        example; a ``dataset`` file that is missing or not a readable ``.h5ad`` is named too.
+        Listing every parameter that cannot be used (or is missing from ``values``), with its
+        value, what is accepted and an example; a ``dataset`` file that is missing or not a
+        readable ``.h5ad`` and an ``output_dir`` a run cannot replace are named too.
+    ValueError
+        For a ``notebook`` that is not described here.
     """
-    problems = _Problems()
-    try:
-        check_dataset(dataset)
-    except InputDataError as error:
-        problems.messages.append(str(error))
-    is_path = isinstance(data_dir, str | os.PathLike)
-    if not is_path or (Path(data_dir).exists() and not Path(data_dir).is_dir()):
-        problems.add("data_dir", data_dir, "the path of a folder for downloads (created if missing)", "data")
-    for name, value in (("counts_layer", counts_layer), ("labels_key", labels_key), ("batch_key", batch_key)):
-        _optional_key(problems, name, value)
-    _whole(problems, "n_top_genes", n_top_genes, 1, example=1000)
-    if preset not in TRAINING_PRESETS:
-        problems.add("preset", preset, f"one of {sorted(TRAINING_PRESETS)}", "default")
-    if lr is not None and not (_is_real(lr) and 0 < lr <= 1):
-        problems.add("lr", lr, "a learning rate in (0, 1], or None for the preset's", 0.01)
-    if not (_is_real(expression_cutoff) and expression_cutoff >= 0):
-        problems.add("expression_cutoff", expression_cutoff, "a number >= 0 (mean raw count per cell)", 1.0)
-    _whole(problems, "seed", seed, 0, MAX_SEED, example=0)
-    _check_accelerator(problems, accelerator)
-    _check_devices(problems, devices, accelerator, strategy)
-    _check_strategy(problems, strategy)
-    _check_common(problems, max_epochs, threshold, output_dir)
-    problems.raise_if_any()
-
-
-def check_simulation_parameters(
-    *,
-    n_cells: Any,
-    n_genes: Any,
-    n_cell_types: Any,
-    zi_share: Any,
-    dropout_low: Any,
-    dropout_high: Any,
-    n_spike_ins: Any,
-    max_epochs: Any,
-    seeds: Any,
-    threshold: Any,
-    fdr: Any,
-    pln_dir: Any,
-    output_dir: Any,
-) -> list[int]:
-    """Check every parameter of the simulation notebook and return its seeds as a list.
-
-    Parameters
-    ----------
-    n_cells, n_genes, n_cell_types, zi_share, dropout_low, dropout_high, n_spike_ins, \
-max_epochs, seeds, threshold, fdr, pln_dir, output_dir
-        The notebook's parameters, as given.
-
-    Returns
-    -------
-    list of int
-        ``seeds`` read with :func:`parse_seeds`.
-
-    Raises
-    ------
-    ParameterError
-        Listing every parameter that cannot be used, with its value and what is accepted.
-    """
-    problems = _Problems()
-    _whole(problems, "n_cells", n_cells, 10, example=1500)
-    _whole(problems, "n_genes", n_genes, 1, example=200)
-    _whole(problems, "n_cell_types", n_cell_types, 1, example=3)
-    _whole(problems, "n_spike_ins", n_spike_ins, 0, example=30)
-    if not (_is_real(zi_share) and 0 <= zi_share <= 1):
-        problems.add("zi_share", zi_share, "a share of genes in [0, 1]", 0.5)
-    if not (_is_real(dropout_low) and 0 <= dropout_low < 1):
-        problems.add("dropout_low", dropout_low, "a probability in [0, 1)", 0.1)
-    if not (_is_real(dropout_high) and 0 <= dropout_high < 1) or (
-        _is_real(dropout_low) and _is_real(dropout_high) and dropout_high < dropout_low
-    ):
-        problems.add("dropout_high", dropout_high, "a probability in [0, 1), at least dropout_low", 0.4)
-    if not (_is_real(fdr) and 0 < fdr < 1):
-        problems.add("fdr", fdr, "a false discovery rate in (0, 1)", 0.05)
-    if pln_dir is not None and not (isinstance(pln_dir, str | os.PathLike) and Path(pln_dir).is_dir()):
-        problems.add("pln_dir", pln_dir, "None or an existing folder with the paper's PLN parameters", "None")
-    _check_common(problems, max_epochs, threshold, output_dir)
-    if max_epochs is None:
-        problems.add("max_epochs", max_epochs, "a whole number >= 1", 100)
-    try:
-        parsed = parse_seeds(seeds)
-    except ParameterError as error:
-        problems.messages.append(str(error))
-    problems.raise_if_any()
-    return parsed
+    if notebook not in NOTEBOOK_PARAMETERS:
+        raise ValueError(f"notebook={notebook!r}: expected one of {sorted(NOTEBOOK_PARAMETERS)}.")
+    messages: list[str] = []
+    checked: dict[str, Any] = {}
+    for parameter in NOTEBOOK_PARAMETERS[notebook]:
+        if parameter.name not in values:
+            messages.append(f"{parameter.name} is not set: expected {parameter.accepted}.")
+            continue
+        value = values[parameter.name]
+        message = None if parameter.valid(value) else parameter.problem(value)
+        if message is None and parameter.check is not None:
+            message = parameter.check(parameter, value, values)
+        if message is None and parameter.parse is not None:
+            try:
+                value = parameter.parse(value)
+            except ParameterError as error:
+                message = str(error)
+        if message is None:
+            checked[parameter.name] = value
+        else:
+            messages.append(message)
+    if messages:
+        raise ParameterError.listing(messages)
+    return checked

@@ -1,5 +1,12 @@
-"""Shared fixtures: small count matrices with known structure, an offline environment, and the
-CPU/GPU switch.
+"""Shared fixtures: small count matrices with known structure, an offline environment, the
+CPU/GPU switch, and the two test tiers.
+
+``pytest`` runs the everyday tier: unit tests and fast science checks, a few minutes on a laptop.
+``pytest --full`` runs everything: also the tests marked ``full`` (lessons executed with
+papermill, DDP, the site build, the browser, the ``check`` command that trains) and every
+committed notebook executed as it is by nbval (``--nbval-lax --nbval-current-env`` over
+``notebooks/``). Without ``--full`` the marked tests are reported as skipped, with the command
+that runs them; ``pytest --full -m full`` runs only what the everyday tier leaves out.
 
 The switch is the environment variable ``AUTOZI_ACCELERATOR`` (``cpu`` or ``gpu``): every
 notebook kernel the tests start (papermill and nbval alike) inherits it, and the notebooks and
@@ -24,19 +31,48 @@ from autozi_tutorial.devices import ACCELERATOR_ENV
 # uses the offline data instead of probing the network and downloading.
 os.environ.setdefault("AUTOZI_OFFLINE", "1")
 SWITCH_VALUES = {"": None, "cpu": "cpu", "gpu": "cuda", "cuda": "cuda"}
+FULL_TIER = "full tier: run pytest --full"
 
 
 def _switch() -> str:
     return os.environ.get(ACCELERATOR_ENV, "").strip().lower()
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--full",
+        action="store_true",
+        default=False,
+        help="run every test: also those marked full and the committed notebooks under nbval",
+    )
+
+
 def pytest_configure(config):
     if _switch() not in SWITCH_VALUES:
         raise pytest.UsageError(f"{ACCELERATOR_ENV}={_switch()!r}: set it to 'cpu' or 'gpu', or unset it.")
+    if config.getoption("--full"):
+        # nbval's --nbval-lax --nbval-current-env: it collects notebooks/*.ipynb from here on.
+        config.option.nbval_lax = True
+        config.option.nbval_current_env = True
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
+def pytest_collection_modifyitems(config, items):
+    full = config.getoption("--full")
+    for item in items:
+        if item.path.suffix == ".ipynb":  # nbval's cells, collected only when asked for
+            item.add_marker(pytest.mark.full)
+        elif not full and item.get_closest_marker("full"):
+            item.add_marker(pytest.mark.skip(reason=FULL_TIER))
 
 
 def pytest_report_header(config):
-    return f"{ACCELERATOR_ENV}={_switch() or '(unset: accelerator=auto takes what Lightning finds)'}"
+    full = config.getoption("--full")
+    tier = "full (pytest --full)" if full else "everyday (pytest --full runs everything)"
+    return [
+        f"{ACCELERATOR_ENV}={_switch() or '(unset: accelerator=auto takes what Lightning finds)'}",
+        f"test tier: {tier}",
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +88,11 @@ def expected_device_type() -> str:
 
 @pytest.fixture
 def counts_adata() -> AnnData:
+    """150 cells x 30 genes of negative-binomial counts, three cell types in unsorted order."""
+    return make_counts_adata()
+
+
+def make_counts_adata() -> AnnData:
     """150 cells x 30 genes of negative-binomial counts, three cell types in unsorted order."""
     rng = np.random.default_rng(0)
     n_cells, n_genes = 150, 30

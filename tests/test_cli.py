@@ -17,6 +17,7 @@ from autozi_tutorial import data
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.full  # trains AUTOZI in a fresh interpreter
 def test_check_for_real(tmp_path):
     cached, empty = tmp_path / "cached", tmp_path / "empty"
     cached.mkdir()

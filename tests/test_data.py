@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scanpy as sc
 import scipy.sparse as sp
-from anndata import AnnData
+from anndata import AnnData, read_h5ad
 
 from autozi_tutorial import InputDataError, drop_cells_without_counts, load_dataset, load_pbmc68k
 from autozi_tutorial import data as data_module
@@ -75,6 +75,18 @@ def test_user_file_loads_and_is_not_modified(tmp_path, counts_adata):
     loaded.adata.X = None  # changing the loaded copy must not touch the file
     assert loaded.name == str(path) and loaded.batch_key is None
     assert _digest(path) == before
+
+
+def test_user_file_with_duplicate_gene_names_gets_unique_names(tmp_path, counts_adata, capsys):
+    """Duplicate names (common in user files) are made unique in the loaded copy, with a note."""
+    path = tmp_path / "duplicates.h5ad"
+    counts_adata.var_names = ["CD3E", "CD3E", *counts_adata.var_names[2:]]
+    counts_adata.write_h5ad(path)
+    loaded = load_dataset(str(path), counts_layer="counts")
+    assert loaded.adata.var_names[:2].tolist() == ["CD3E", "CD3E-1"]
+    assert not loaded.adata.var_names.has_duplicates
+    assert "made unique" in capsys.readouterr().out
+    assert read_h5ad(path).var_names[:2].tolist() == ["CD3E", "CD3E"]  # the file is only read
 
 
 def test_user_file_with_normalized_values_is_refused(tmp_path, counts_adata):

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from autozi_tutorial.fit import check_strategy
+from autozi_tutorial.devices import check_devices, ddp_strategies
 
 SCRIPT = textwrap.dedent(
     """
     import json, warnings
     warnings.filterwarnings("ignore")
     import numpy as np, scvi
-    from autozi_tutorial.fit import check_strategy
+    from autozi_tutorial.devices import check_devices
     from autozi_tutorial.simulation import simulate_nb
 
     if __name__ == "__main__":
         strategy = "ddp_spawn_find_unused_parameters_true"
-        check_strategy(strategy)
+        check_devices(accelerator="cpu", devices=2, strategy=strategy)
         scvi.settings.seed = 0
         adata = simulate_nb(n_cells=400, n_genes=40, seed=0)
         scvi.model.AUTOZI.setup_anndata(adata, layer="counts", labels_key="cell_type")
@@ -38,6 +38,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.full
 def test_ddp_two_cpu_processes_return_posteriors(tmp_path):
     script = tmp_path / "train_ddp.py"
     script.write_text(SCRIPT)
@@ -53,17 +54,28 @@ def test_ddp_two_cpu_processes_return_posteriors(tmp_path):
     assert result["moved"] > 1e-4  # training on the two processes updated the posteriors
 
 
-@pytest.mark.parametrize("strategy", ["ddp", "ddp_spawn", "ddp_notebook"])
+@pytest.mark.parametrize("strategy", ["ddp", "ddp_spawn", "ddp_notebook", "ddp_fork"])
 def test_ddp_strategies_without_unused_parameter_detection_are_refused(strategy):
-    with pytest.raises(ValueError, match=f"{strategy}_find_unused_parameters_true"):
-        check_strategy(strategy)
+    with pytest.raises(ValueError, match=f"strategy='{strategy}'.*{strategy}_find_unused_parameters_true"):
+        check_devices(accelerator="cpu", devices=2, strategy=strategy)
 
 
 def test_working_strategies_pass():
-    for strategy in ("auto", "ddp_find_unused_parameters_true", "ddp_spawn_find_unused_parameters_true"):
-        check_strategy(strategy)
+    check_devices()
+    for strategy in ("ddp_find_unused_parameters_true", "ddp_spawn_find_unused_parameters_true"):
+        assert strategy in ddp_strategies()
+        check_devices(accelerator="cpu", devices=2, strategy=strategy)
 
 
+def test_several_devices_need_a_ddp_strategy():
+    with pytest.raises(ValueError, match=r"strategy='auto'.*devices=2.*ddp_notebook_find_unused"):
+        check_devices(accelerator="cpu", devices=2)
+    both = r"^2 parameters cannot be used.*\n- accelerator='tpu'.*\n- devices=0"
+    with pytest.raises(ValueError, match=both):
+        check_devices(accelerator="tpu", devices=0)
+
+
+@pytest.mark.full
 def test_ddp_notebook_strategy_through_papermill(tmp_path):
     import papermill as pm
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from _browser import ROOT, chromium_driver, free_port, requires_chromium, screenshot
 
-pytestmark = [requires_chromium, pytest.mark.browser]
+pytestmark = [requires_chromium, pytest.mark.browser, pytest.mark.full]
 
 #: Figures each lesson page must show (the lessons' own figures, rendered from the outputs).
 MIN_FIGURES = {"notebooks/autozi_pbmc.html": 3, "notebooks/autozi_simulation.html": 2}

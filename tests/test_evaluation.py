@@ -2,15 +2,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from autozi_tutorial import cell_states
 from autozi_tutorial.evaluation import (
-    CANDIDATES,
-    _add_test,
+    METHODS,
+    add_test_columns,
     call_metrics,
     evaluate_methods,
     roc_points,
     score_simulated_genes,
 )
-from autozi_tutorial.lrt import calibrated_call
 from autozi_tutorial.simulation import simulate_nb
 
 
@@ -91,15 +91,15 @@ def test_error_rate_summary_excludes_spike_ins_and_splits_by_expression():
 
 def test_unconverged_genes_rank_last_and_are_not_called():
     table = pd.DataFrame(index=["a", "b", "c"])
-    lrt = pd.DataFrame(
+    result = pd.DataFrame(
         {
-            "gene": ["a", "b", "c"],
-            "lrt_pvalue": [1e-12, np.nan, 0.5],
-            "lrt_qvalue": [1e-11, np.nan, 0.5],
+            "pvalue": [1e-12, np.nan, 0.5],
+            "qvalue": [1e-11, np.nan, 0.5],
+            "call": [True, False, False],
             "converged": [True, False, True],
         }
     )
-    _add_test(table, "test", lrt, fdr=0.05)
+    add_test_columns(table, "test", result)
     assert table["test_call"].tolist() == [True, False, False]
     np.testing.assert_allclose(table["test_score"], [12.0, 0.0, -np.log10(0.5)])
     assert table["test_converged"].tolist() == [True, False, True]
@@ -107,37 +107,20 @@ def test_unconverged_genes_rank_last_and_are_not_called():
     assert metrics["roc_auc"] == 0.5
 
 
-def test_every_candidate_is_scored():
-    """Each candidate of CANDIDATES gets a boolean call, a finite score and a convergence record."""
+def test_every_method_is_scored_through_the_tools(monkeypatch):
+    """Each method of METHODS gets a boolean call and a finite score, from tl.autozi and tl.zi_test."""
+    monkeypatch.setitem(cell_states.TRAINING, "max_epochs", 2)  # the everyday tier stays fast
     adata = simulate_nb(n_cells=300, n_genes=30, n_spike_ins=5, seed=0)
-    table = score_simulated_genes(adata, max_epochs=2, n_clusters=4)
-    for call, score in CANDIDATES.values():
+    before = adata.copy()
+    table = score_simulated_genes(adata, max_epochs=2)
+    assert list(adata.var.columns) == list(before.var.columns)  # the simulation is not modified
+    for call, score in METHODS.values():
         assert table[call].dtype == bool
         if score is not None:
             assert np.isfinite(table[score]).all()
-    tests = [
-        column.removesuffix("_call")
-        for column in table
-        if column.startswith("lrt_") and column.endswith("_call")
-    ]
-    assert "lrt_cluster_dispersion" in tests and "lrt_recommended" in tests
-    for name in tests:
-        np.testing.assert_array_equal(table[f"{name}_call"], calibrated_call(table[f"{name}_qvalue"]))
+    for name in ("lrt_types", "zi_test"):
+        np.testing.assert_array_equal(table[f"{name}_call"], table[f"{name}_qvalue"] < 0.05)
         assert table[f"{name}_converged"].dtype == bool
-    rates = evaluate_methods(table, CANDIDATES, bins=None)
-    assert list(rates["method"]) == list(CANDIDATES)
-
-
-def test_only_the_chosen_tests_run():
-    """The chosen tests and the recommended one run; an unknown name stops before any training."""
-    adata = simulate_nb(n_cells=200, n_genes=20, seed=0)
-    table = score_simulated_genes(adata, max_epochs=2, tests=["lrt_types"])
-    run = sorted(
-        column.removesuffix("_call")
-        for column in table
-        if column.startswith("lrt_") and column.endswith("_call")
-    )
-    assert run == ["lrt_recommended", "lrt_types"]
-    assert "agreement_call" in table
-    with pytest.raises(ValueError, match="lrt_typo"):
-        score_simulated_genes(adata, max_epochs=10_000, tests=["lrt_typo"])
+    np.testing.assert_array_equal(table["agreement_call"], table["autozi_call"] & table["zi_test_call"])
+    rates = evaluate_methods(table, METHODS, bins=None)
+    assert list(rates["method"]) == list(METHODS)

@@ -23,7 +23,7 @@ from _browser import ROOT, chromium_driver, free_port, requires_chromium, screen
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-pytestmark = [requires_chromium, pytest.mark.browser]
+pytestmark = [requires_chromium, pytest.mark.browser, pytest.mark.full]
 
 LESSON = ROOT / "notebooks" / "autozi_pbmc.ipynb"
 SMALL = {"dataset": "pbmc68k", "n_top_genes": 100, "max_epochs": 5, "output_dir": "results"}

@@ -14,9 +14,10 @@ import pandas as pd
 import papermill as pm
 import pytest
 
-from autozi_tutorial import read_results
-from autozi_tutorial.parameters import RESULT_MANIFEST
-from autozi_tutorial.tables import CALIBRATED_COLUMNS, GENE_COLUMNS, GENE_LABEL_COLUMNS
+from autozi_tutorial import get, read_results
+from autozi_tutorial.outputs import RESULT_MANIFEST
+from autozi_tutorial.tl._autozi import COLUMNS as AUTOZI_COLUMNS
+from autozi_tutorial.tl._zi_test import VAR_COLUMNS as ZI_TEST_COLUMNS
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("*.py"))
@@ -25,7 +26,14 @@ MAIN = NOTEBOOKS / "autozi_pbmc.ipynb"
 # No accelerator: "auto" follows the AUTOZI_ACCELERATOR switch (see conftest.py).
 SMALL = {"dataset": "pbmc68k", "n_top_genes": 150, "max_epochs": 15, "seed": 3}
 RESULT_FILES = {"gene_zi.csv", "gene_label_zi.csv", "summary.json", "results.h5ad", RESULT_MANIFEST}
-FIGURES = {"zi_probability_hist.png", "zi_probability_vs_expression.png", "calls.png"}
+FIGURES = {"autozi_prob_hist.png", "autozi_prob_vs_expression.png", "calls.png", "zero_diagnostic.png"}
+#: The main lesson's ZI-test runs: the learned cell states, then coarser descriptions of the cells.
+DESCRIPTIONS = {
+    "library size only": "zi_test_library_size",
+    "annotated cell types": "zi_test_cell_types",
+    "louvain clusters": "zi_test_louvain",
+    "learned cell states": "zi_test",
+}
 
 
 def _files(folder: Path) -> set[str]:
@@ -75,85 +83,106 @@ def runs(tmp_path_factory):
     }
 
 
-def test_output_contract(runs):
-    out = runs["first"]
+def _outputs(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     genes = pd.read_csv(out / "gene_zi.csv")
     labels = pd.read_csv(out / "gene_label_zi.csv")
-    summary = json.loads((out / "summary.json").read_text())
-    assert list(genes.columns) == GENE_COLUMNS + CALIBRATED_COLUMNS
-    assert list(labels.columns) == GENE_LABEL_COLUMNS + CALIBRATED_COLUMNS
+    return genes, labels, json.loads((out / "summary.json").read_text())
+
+
+@pytest.mark.full
+def test_output_contract(runs):
+    genes, labels, summary = _outputs(runs["first"])
+    expected = ["gene", *(f"autozi_{name}" for name in AUTOZI_COLUMNS)]
+    expected += [f"{key}_{name}" for key in DESCRIPTIONS.values() for name in ZI_TEST_COLUMNS]
+    assert sorted(genes.columns) == sorted(expected)
     assert len(genes) == summary["n_genes"] == SMALL["n_top_genes"]
-    assert len(labels) == len(genes) * len(summary["labels"]) and len(summary["labels"]) == 10
-    assert genes["zi_prob"].between(0, 1).all()
-    assert summary["zi_fraction"] == pytest.approx(genes["is_zi"].mean())
-    assert summary["calibrated_zi_fraction"] == pytest.approx(genes["is_zi_calibrated"].mean())
-    np.testing.assert_array_equal(genes["is_zi_calibrated"], genes["lrt_qvalue"] < 0.05)
-    assert genes["lrt_qvalue"].between(0, 1).all() and (genes["lrt_qvalue"] >= genes["lrt_pvalue"]).all()
-    for key in ("dataset", "n_cells", "threshold", "expression_cutoff", "seed", "package_versions"):
-        assert key in summary
     assert summary["dataset"] == "pbmc68k" and summary["seed"] == SMALL["seed"]
     assert summary["package_versions"]["scvi-tools"]
-    # Per cell type: pairs without counts are untestable for both rules; the rest carry the test.
-    untestable = ~labels["testable"]
-    assert (labels.loc[untestable, "mean_counts"] == 0).all() and untestable.any()
-    assert labels.loc[untestable, ["zi_prob", "lrt_pvalue", "lrt_qvalue"]].isna().all().all()
-    assert not (labels.loc[untestable, ["is_zi", "is_zi_calibrated"]]).any().any()
-    assert labels.loc[~untestable, "lrt_qvalue"].between(0, 1).all()
-    np.testing.assert_array_equal(labels["is_zi_calibrated"], labels["lrt_qvalue"] < 0.05)
-    for label, fractions in summary["labels"].items():
-        rows = labels[(labels["label"] == label) & labels["testable"]]
-        assert fractions["n_genes"] == len(rows)
-        assert fractions["calibrated_zi_fraction"] == pytest.approx(rows["is_zi_calibrated"].mean())
-    assert summary["lrt_converged_fraction"] > 0.9
-    assert _files(out) == RESULT_FILES | {f"figures/{name}" for name in FIGURES | {"label_zi_fractions.png"}}
+    # AUTOZI's rule and the ZI test, as the answer box reports them.
+    assert genes["autozi_prob"].between(0, 1).all()
+    np.testing.assert_array_equal(genes["autozi_call"], genes["autozi_prob"] > summary["threshold"])
+    assert summary["autozi_called"] == genes["autozi_call"].sum()
+    for key in DESCRIPTIONS.values():
+        qvalues, pvalues = genes[f"{key}_qvalue"], genes[f"{key}_pvalue"]
+        np.testing.assert_array_equal(genes[f"{key}_call"], qvalues < 0.05)
+        tested = qvalues.notna()
+        assert tested.mean() > 0.9 and (qvalues[tested] >= pvalues[tested]).all()
+    assert summary["zi_test_called"] == genes.loc[genes["zi_test_call"], "gene"].tolist()
+    assert summary["zi_test_best_qvalue"] == pytest.approx(genes["zi_test_qvalue"].min())
+    calls = {name: int(genes[f"{key}_call"].sum()) for name, key in DESCRIPTIONS.items()}
+    assert summary["calls_by_description"] == calls
+    # The positive control: known, well-expressed genes, none of them a gene the lesson follows.
+    control = summary["positive_control"]
+    assert 0 < len(control["genes"]) <= 8 and 0 <= control["found"] <= len(control["genes"])
+    well_expressed = genes.set_index("gene").loc[control["genes"], "zi_test_mean_count"]
+    assert (well_expressed > summary["expression_cutoff"]).all()
+    assert not set(control["genes"]) & set(summary["zi_test_called"])
+    assert not set(control["genes"]) & set(control["other_genes_called"])
+    # Per gene and cell type: pairs without counts are judged by neither rule.
+    assert list(labels.columns[:2]) == ["gene", "label"] and labels["label"].nunique() == 10
+    assert len(labels) == len(genes) * 10
+    for key in ("autozi_label", "zi_test"):
+        untestable = ~labels[f"{key}_testable"].astype(bool)
+        assert untestable.any() and (labels.loc[untestable, f"{key}_mean_count"] == 0).all()
+        value = "prob" if key == "autozi_label" else "qvalue"
+        assert labels.loc[untestable, f"{key}_{value}"].isna().all()
+        assert not labels.loc[untestable, f"{key}_call"].astype(bool).any()
+    np.testing.assert_array_equal(labels["zi_test_call"], labels["zi_test_qvalue"] < 0.05)
+    assert _files(runs["first"]) == RESULT_FILES | {
+        f"figures/{name}" for name in FIGURES | {"label_fractions.png"}
+    }
 
 
+@pytest.mark.full
 def test_results_anndata_contract(runs):
     out = runs["first"]
-    genes = pd.read_csv(out / "gene_zi.csv")
-    labels = pd.read_csv(out / "gene_label_zi.csv")
-    summary = json.loads((out / "summary.json").read_text())
+    genes, labels, summary = _outputs(out)
     result = read_results(out)
     assert result.shape == (summary["n_cells"], summary["n_genes"])
     assert list(result.var_names) == genes["gene"].tolist()
     on_var = result.var[genes.columns.drop("gene")].reset_index(drop=True)
-    pd.testing.assert_frame_equal(on_var, genes.drop(columns="gene"), rtol=1e-12)  # CSV rounds floats
-    assert result.uns["autozi"]["summary"] == summary
-    assert result.uns["autozi"]["labels"] == list(summary["labels"])
-    zi_prob = result.varm["label_zi_prob"]
+    pd.testing.assert_frame_equal(on_var, genes.drop(columns="gene"), check_dtype=False, rtol=1e-12)
+    assert result.uns["summary"] == summary
+    table = get.zi_test_df(result)
+    assert table["gene"].tolist() == genes["gene"].tolist()
+    prob = result.varm["autozi_label_prob"]
     for row in labels.sample(25, random_state=0).itertuples():
-        assert zi_prob.loc[row.gene, row.label] == pytest.approx(row.zi_prob, nan_ok=True)
+        assert prob.loc[row.gene, row.label] == pytest.approx(row.autozi_label_prob, nan_ok=True)
     counts = result.layers["counts"]
     np.testing.assert_array_equal(counts.data, np.round(counts.data))
     means = np.asarray(counts.astype(np.float64).mean(axis=0)).ravel()
-    np.testing.assert_allclose(means, genes["mean_counts"], rtol=1e-9)
+    np.testing.assert_allclose(means, genes["zi_test_mean_count"], rtol=1e-9)
 
 
+@pytest.mark.full
 def test_training_device_follows_the_switch(runs, expected_device_type):
     summary = json.loads((runs["first"] / "summary.json").read_text())
     assert summary["device"].split(":")[0] == expected_device_type, summary["device"]
     assert (summary["device_name"] is not None) == (expected_device_type == "cuda")
 
 
-def test_same_seed_gives_identical_posteriors(runs, expected_device_type):
+@pytest.mark.full
+def test_same_seed_gives_identical_results(runs, expected_device_type):
     if expected_device_type != "cpu":
-        pytest.skip("identical posteriors for a fixed seed are promised on the CPU only")
-    first = pd.read_csv(runs["first"] / "gene_zi.csv")
-    again = pd.read_csv(runs["again"] / "gene_zi.csv")
-    pd.testing.assert_frame_equal(first, again)
-    first_labels = pd.read_csv(runs["first"] / "gene_label_zi.csv")
-    again_labels = pd.read_csv(runs["again"] / "gene_label_zi.csv")
-    pd.testing.assert_frame_equal(first_labels, again_labels)
+        pytest.skip("identical results for a fixed seed are promised on the CPU only")
+    for name in ("gene_zi.csv", "gene_label_zi.csv"):
+        first = pd.read_csv(runs["first"] / name)
+        again = pd.read_csv(runs["again"] / name)
+        pd.testing.assert_frame_equal(first, again)
 
 
+@pytest.mark.full
 def test_higher_threshold_never_calls_more_genes(runs):
     lenient = pd.read_csv(runs["first"] / "gene_zi.csv")
     strict = pd.read_csv(runs["strict"] / "gene_zi.csv")
-    np.testing.assert_array_equal(lenient["zi_prob"], strict["zi_prob"])
-    assert not (strict["is_zi"] & ~lenient["is_zi"]).any()
-    assert strict["is_zi"].sum() <= lenient["is_zi"].sum()
+    np.testing.assert_array_equal(lenient["autozi_prob"], strict["autozi_prob"])
+    assert not (strict["autozi_call"] & ~lenient["autozi_call"]).any()
+    assert strict["autozi_call"].sum() <= lenient["autozi_call"].sum()
+    # The ZI test does not depend on AUTOZI's threshold.
+    np.testing.assert_array_equal(lenient["zi_test_qvalue"], strict["zi_test_qvalue"])
 
 
+@pytest.mark.full
 def test_bad_user_file_fails_before_training_and_writes_nothing(tmp_path, counts_adata):
     counts_adata.X[0, 0] = -3.0
     path = tmp_path / "bad.h5ad"
@@ -169,20 +198,19 @@ def test_bad_user_file_fails_before_training_and_writes_nothing(tmp_path, counts
     assert not any(".train(" in source for source in sources)
 
 
+@pytest.mark.full
 def test_user_file_without_labels_replaces_a_labelled_result(tmp_path, counts_adata, runs):
     path = tmp_path / "mine.h5ad"
     del counts_adata.obs["cell_type"]
     counts_adata.write_h5ad(path)
     shutil.copytree(runs["first"], tmp_path / "mine")  # an earlier, labelled result in the same folder
     out = _run(tmp_path, "mine", dataset=str(path), counts_layer="counts", n_top_genes=20, max_epochs=5)
-    summary = json.loads((out / "summary.json").read_text())
-    genes = pd.read_csv(out / "gene_zi.csv")
-    labels = pd.read_csv(out / "gene_label_zi.csv")
+    genes, labels, summary = _outputs(out)
     assert summary["dataset"] == str(path) and summary["labels_key"] is None
-    assert summary["labels"] == {} and labels.empty
-    assert list(labels.columns) == GENE_LABEL_COLUMNS + CALIBRATED_COLUMNS
-    assert len(genes) == 20 and genes["lrt_qvalue"].notna().all()
+    assert labels.empty and list(labels.columns) == ["gene", "label"]
+    assert list(summary["calls_by_description"]) == ["library size only", "learned cell states"]
+    assert len(genes) == 20 and genes["zi_test_qvalue"].notna().all()
     # Nothing of the labelled run survives, label figure included.
     assert _files(out) == RESULT_FILES | {f"figures/{name}" for name in FIGURES}
     result = read_results(out)
-    assert result.uns["autozi"]["labels"] == [] and result.n_vars == 20
+    assert result.n_vars == 20 and not any(key.startswith("autozi_label") for key in result.varm)

@@ -1,3 +1,10 @@
+"""A run's result folder: written whole or not at all, replacing only an earlier result.
+
+The folder's policy (:func:`autozi_tutorial.outputs.check_output_dir`, the manifest) is
+exercised through :func:`autozi_tutorial.write_results`, which every notebook's result goes
+through; what ``write_outputs`` puts into the folder is checked in test_results_anndata.py.
+"""
+
 import json
 import os
 import stat
@@ -7,9 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autozi_tutorial import ParameterError, fraction_summary, package_versions, write_outputs
-from autozi_tutorial.parameters import RESULT_MANIFEST
-from autozi_tutorial.tables import CALIBRATED_COLUMNS, GENE_LABEL_COLUMNS
+from autozi_tutorial import ParameterError, package_versions, write_results
+from autozi_tutorial.outputs import KNOWN_RESULT_FILES, RESULT_MANIFEST, previous_result_files
 
 
 @pytest.fixture
@@ -17,15 +23,20 @@ def gene_table():
     return pd.DataFrame(
         {
             "gene": ["g1", "g2"],
-            "alpha_posterior": [0.2, 0.8],
-            "beta_posterior": [0.8, 0.2],
-            "zi_prob": [0.9, 0.1],
-            "is_zi": [True, False],
-            "mean_counts": [1.0, 2.0],
-            "mean_lognorm": [0.5, 2.0],
-            "is_zi_calibrated": [False, True],
+            "autozi_prob": [0.9, 0.1],
+            "autozi_call": [True, False],
+            "zi_test_qvalue": [0.5, 0.01],
+            "zi_test_call": [False, True],
         }
     )
+
+
+def write_outputs(output_dir, gene_table, gene_label_table, summary, figures=None):
+    """A main-lesson-like result: both tables (the per-cell-type one empty without labels)."""
+    if gene_label_table is None:
+        gene_label_table = pd.DataFrame(columns=["gene", "label"])
+    tables = {"gene_zi.csv": gene_table, "gene_label_zi.csv": gene_label_table}
+    return write_results(output_dir, tables, summary, figures)
 
 
 def test_writes_contract_files(tmp_path, gene_table):
@@ -37,7 +48,7 @@ def test_writes_contract_files(tmp_path, gene_table):
     assert names == {"gene_zi.csv", "gene_label_zi.csv", "summary.json", "figures/hist.png"}
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out" / "gene_zi.csv"), gene_table)
     labels = pd.read_csv(tmp_path / "out" / "gene_label_zi.csv")
-    assert list(labels.columns) == GENE_LABEL_COLUMNS + CALIBRATED_COLUMNS and labels.empty
+    assert list(labels.columns) == ["gene", "label"] and labels.empty
     assert json.loads((tmp_path / "out" / "summary.json").read_text()) == {
         "zi_fraction": 0.5,
         "missing": None,
@@ -61,23 +72,6 @@ def test_failure_keeps_previous_results(tmp_path, gene_table):
     with pytest.raises(TypeError):
         write_outputs(tmp_path / "out", gene_table, None, {"run": object()})
     assert json.loads((tmp_path / "out" / "summary.json").read_text()) == {"run": 1}
-
-
-def test_fraction_summary_per_label(gene_table):
-    label_table = pd.concat([gene_table.assign(label="A"), gene_table.assign(label="B", is_zi=False)])
-    summary = fraction_summary(gene_table, label_table, expression_cutoff=1.0)
-    assert summary["zi_fraction"] == 0.5
-    assert summary["zi_fraction_sufficient"] == 0.0
-    assert summary["labels"]["A"]["zi_fraction"] == 0.5
-    assert summary["labels"]["B"]["zi_fraction"] == 0.0
-    assert set(summary["labels"]["A"]) == {
-        "n_genes",
-        "zi_fraction",
-        "sufficient_expression_fraction",
-        "zi_fraction_sufficient",
-        "calibrated_zi_fraction",
-        "calibrated_zi_fraction_sufficient",
-    }
 
 
 def test_package_versions_reports_missing_as_none():
@@ -108,7 +102,7 @@ def test_failure_mid_write_keeps_previous_result_and_shows_nothing_new(tmp_path,
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", fail_on_second_table)
     with pytest.raises(OSError, match="disk full"):
-        write_outputs(out, gene_table.assign(zi_prob=0.0), None, {"run": 2})
+        write_outputs(out, gene_table.assign(autozi_prob=0.0), None, {"run": 2})
     assert written_tables and written_tables[0].name == "gene_zi.csv"  # failed part-way through
     assert _tree(out) == before
     assert [path.name for path in tmp_path.iterdir()] == ["out"]  # no staging folder left
@@ -198,3 +192,13 @@ def test_result_written_before_manifests_is_replaced(tmp_path, gene_table):
     (out / "data.csv").write_text("mine")  # not a file these notebooks write
     with pytest.raises(ParameterError, match=r"data\.csv"):
         write_outputs(out, gene_table, None, {"run": 3})
+
+
+def test_previous_result_is_what_the_manifest_lists_or_known_files(tmp_path, gene_table):
+    out = tmp_path / "out"
+    write_outputs(out, gene_table, None, {"run": 1})
+    (out / "notes.txt").write_text("mine")
+    assert previous_result_files(out) == {"gene_zi.csv", "gene_label_zi.csv", "summary.json", RESULT_MANIFEST}
+    (out / RESULT_MANIFEST).unlink()
+    assert previous_result_files(out) == {"gene_zi.csv", "gene_label_zi.csv", "summary.json"}
+    assert {"gene_zi.csv", "gene_label_zi.csv", "summary.json", "results.h5ad"} <= KNOWN_RESULT_FILES

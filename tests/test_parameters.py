@@ -19,33 +19,41 @@ from papermill.cli import papermill as papermill_cli
 from autozi_tutorial import (
     InputDataError,
     ParameterError,
-    check_output_dir,
-    check_run_parameters,
-    check_simulation_parameters,
+    check_parameters,
     load_dataset,
     parse_seeds,
     resolve_accelerator,
 )
 from autozi_tutorial.data import PBMC_CACHE_NAME
 from autozi_tutorial.devices import ACCELERATOR_ENV
-from autozi_tutorial.parameters import RESULT_MANIFEST
+from autozi_tutorial.outputs import RESULT_MANIFEST, check_output_dir
+from autozi_tutorial.parameters import NOTEBOOK_PARAMETERS
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-SIMULATION_DEFAULTS = {
-    "n_cells": 1500,
-    "n_genes": 200,
-    "n_cell_types": 3,
-    "zi_share": 0.5,
-    "dropout_low": 0.1,
-    "dropout_high": 0.4,
-    "n_spike_ins": 30,
-    "max_epochs": 100,
-    "seeds": [0, 1],
-    "threshold": 0.5,
-    "fdr": 0.05,
-    "pln_dir": None,
-    "output_dir": "results_simulation",
-}
+
+
+def _parameters_cell(notebook: str) -> dict:
+    """The values a notebook's parameters cell assigns, in its order."""
+    cells = jupytext.read(NOTEBOOKS / f"{notebook}.py").cells
+    (cell,) = [cell for cell in cells if "parameters" in cell.metadata.get("tags", [])]
+    namespace: dict = {}
+    exec(cell.source, namespace)
+    del namespace["__builtins__"]
+    return namespace
+
+
+PBMC_DEFAULTS = _parameters_cell("autozi_pbmc")
+SIMULATION_DEFAULTS = _parameters_cell("autozi_simulation")
+
+
+def check_pbmc(**values):
+    """The main notebook's check, with its defaults for the parameters not given."""
+    return check_parameters("autozi_pbmc", {**PBMC_DEFAULTS, **values})
+
+
+def check_simulation(**values):
+    """The simulation notebook's check, returning its seeds like the notebook."""
+    return check_parameters("autozi_simulation", values)["seeds"]
 
 
 @pytest.fixture(autouse=True)
@@ -55,9 +63,15 @@ def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.delenv(ACCELERATOR_ENV, raising=False)
 
 
+@pytest.mark.parametrize("notebook", sorted(NOTEBOOK_PARAMETERS))
+def test_every_parameter_of_the_notebook_is_described(notebook):
+    described = [parameter.name for parameter in NOTEBOOK_PARAMETERS[notebook]]
+    assert described == list(_parameters_cell(notebook))
+
+
 def test_defaults_pass_and_create_nothing(tmp_path):
-    check_run_parameters()
-    check_run_parameters(output_dir=str(tmp_path / "new" / "deeper"), devices=[0], lr=0.5, max_epochs=1)
+    assert check_pbmc() == PBMC_DEFAULTS
+    check_pbmc(output_dir=str(tmp_path / "new" / "deeper"), devices=[0], lr=0.5, max_epochs=1)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -92,15 +106,24 @@ def test_defaults_pass_and_create_nothing(tmp_path):
 )
 def test_bad_value_names_parameter_value_and_range(name, value, accepted):
     with pytest.raises(ParameterError, match=accepted) as error:
-        check_run_parameters(**{name: value})
+        check_pbmc(**{name: value})
     message = str(error.value)
     assert message.startswith(f"{name}={value!r}: ")
     assert "Nothing was loaded or trained" in message
 
 
+def test_missing_parameter_and_unknown_notebook():
+    values = dict(PBMC_DEFAULTS)
+    del values["n_top_genes"]
+    with pytest.raises(ParameterError, match=r"^n_top_genes is not set: expected a whole number >= 1"):
+        check_parameters("autozi_pbmc", values)
+    with pytest.raises(ValueError, match=r"notebook='autozi_pbcm': expected one of \['autozi_pbmc'"):
+        check_parameters("autozi_pbcm", PBMC_DEFAULTS)
+
+
 def test_all_problems_are_listed_at_once():
     with pytest.raises(ParameterError) as error:
-        check_run_parameters(n_top_genes=0, max_epochs=0, dataset="pbcm")
+        check_pbmc(n_top_genes=0, max_epochs=0, dataset="pbcm")
     message = str(error.value)
     assert message.startswith("3 parameters cannot be used")
     for fragment in ("- n_top_genes=0:", "- max_epochs=0:", "- dataset='pbcm': unknown dataset name"):
@@ -109,30 +132,30 @@ def test_all_problems_are_listed_at_once():
 
 def test_several_devices_need_a_ddp_strategy():
     with pytest.raises(ParameterError, match=r"strategy='auto'.*devices=2.*ddp_notebook_find_unused"):
-        check_run_parameters(accelerator="cpu", devices=2)
-    check_run_parameters(accelerator="cpu", devices=2, strategy="ddp_notebook_find_unused_parameters_true")
+        check_pbmc(accelerator="cpu", devices=2)
+    check_pbmc(accelerator="cpu", devices=2, strategy="ddp_notebook_find_unused_parameters_true")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_gpu_requested_without_one():
     with pytest.raises(ParameterError, match=r"accelerator='gpu'.*no CUDA GPU"):
-        check_run_parameters(accelerator="gpu")
+        check_pbmc(accelerator="gpu")
 
 
 def test_dataset_file_that_is_not_h5ad(tmp_path):
     text = tmp_path / "counts.h5ad"
     text.write_text("gene,cell\nA,1\n")
     with pytest.raises(ParameterError, match=re.escape(f"{text} is not a readable .h5ad file")):
-        check_run_parameters(dataset=str(text))
+        check_pbmc(dataset=str(text))
     with pytest.raises(ParameterError, match="no such file"):
-        check_run_parameters(dataset=str(tmp_path / "missing.h5ad"))
+        check_pbmc(dataset=str(tmp_path / "missing.h5ad"))
     assert text.read_text() == "gene,cell\nA,1\n"
 
 
 def test_data_dir_that_is_a_file(tmp_path):
     (tmp_path / "data").write_text("x")
     with pytest.raises(ParameterError, match="data_dir='data'"):
-        check_run_parameters(data_dir="data")
+        check_pbmc(data_dir="data")
 
 
 def test_output_dir_checks(tmp_path):
@@ -160,7 +183,7 @@ def test_output_dir_checks(tmp_path):
     (previous / "notes.txt").write_text("kept")
     assert check_output_dir("previous") is None
     with pytest.raises(ParameterError, match="output_dir='mine'"):
-        check_run_parameters(output_dir="mine")
+        check_pbmc(output_dir="mine")
 
 
 def test_parse_seeds_forms():
@@ -176,10 +199,11 @@ def test_parse_seeds_forms():
 
 
 def test_simulation_parameters():
-    assert check_simulation_parameters(**{**SIMULATION_DEFAULTS, "seeds": "[4, 5]"}) == [4, 5]
+    assert check_simulation(**{**SIMULATION_DEFAULTS, "seeds": "[4, 5]"}) == [4, 5]
+    assert check_parameters("autozi_simulation", SIMULATION_DEFAULTS) == SIMULATION_DEFAULTS
     bad = {"n_cells": 0, "zi_share": 1.5, "dropout_high": 0.05, "fdr": 0, "pln_dir": "nowhere", "seeds": "x"}
     with pytest.raises(ParameterError) as error:
-        check_simulation_parameters(**{**SIMULATION_DEFAULTS, **bad})
+        check_simulation(**{**SIMULATION_DEFAULTS, **bad})
     message = str(error.value)
     assert message.startswith(f"{len(bad)} parameters cannot be used")
     for name in bad:
@@ -240,7 +264,7 @@ def test_main_notebook_stops_at_the_check(tmp_path):
 def seeds_notebook(tmp_path_factory) -> Path:
     """The simulation notebook up to its check cell, plus a cell that prints the seeds."""
     cells = jupytext.read(NOTEBOOKS / "autozi_simulation.py").cells
-    end = next(i for i, cell in enumerate(cells) if "check_simulation_parameters" in cell.source)
+    end = next(i for i, cell in enumerate(cells) if "check_parameters" in cell.source)
     notebook = nbformat.v4.new_notebook(cells=cells[: end + 1])
     notebook.cells.append(nbformat.v4.new_code_cell('import json\n\nprint("SEEDS=" + json.dumps(seeds))'))
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -249,6 +273,7 @@ def seeds_notebook(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.full  # a kernel per form, about 10 s each; parse_seeds' test covers the forms
 @pytest.mark.parametrize(
     ("arguments", "seeds"),
     [
@@ -275,7 +300,7 @@ def test_hdf5_file_that_is_not_anndata_names_the_path(tmp_path):
     path = tmp_path / "matrix.h5ad"
     with h5py.File(path, "w") as handle:
         handle["matrix"] = np.zeros((2, 2))
-    check_run_parameters(dataset=str(path))  # HDF5 signature: only reading it can tell
+    check_pbmc(dataset=str(path))  # HDF5 signature: only reading it can tell
     with pytest.raises(InputDataError, match=re.escape(f"{path} is not a readable .h5ad file")):
         load_dataset(str(path))
     cache = tmp_path / "data" / PBMC_CACHE_NAME

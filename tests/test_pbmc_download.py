@@ -207,6 +207,7 @@ def test_auto_takes_pbmc_when_its_hosts_are_reachable(served, tmp_path, monkeypa
     _check_assembled(loaded.adata, downloads)
 
 
+@pytest.mark.full  # executes the main lesson
 def test_main_notebook_on_the_pbmc_downloads(tmp_path):
     """End to end: the notebook's kernel runs scvi-tools' parsing on the downloaded files."""
     downloads = build_pbmc_downloads()

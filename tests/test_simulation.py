@@ -2,8 +2,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from autozi_tutorial.simulation import PLNParameters, load_pln_parameters, simulate_nb, simulate_pln
+from autozi_tutorial.simulation import (
+    PLNParameters,
+    inject_zeros,
+    load_pln_parameters,
+    simulate_batches,
+    simulate_nb,
+    simulate_pln,
+    simulate_trajectory,
+)
 
 SHARED_PLN = Path(__file__).resolve().parents[2] / "shared" / "data" / "autozi_pln"
 
@@ -131,3 +140,288 @@ def test_dispersion_by_type_changes_only_the_dispersion():
     varied = simulate_nb(n_cells=400, n_genes=30, seed=8, dispersion_sd_by_type=1.0)
     np.testing.assert_array_equal(same.var["theta"], varied.var["theta"])
     assert (same.X != varied.X).nnz > 0
+
+
+# --- trajectory -------------------------------------------------------------------------------
+
+
+def _binned_means(adata, n_bins=10):
+    """Size-factor-normalised mean count of every gene in equal-size pseudotime bins."""
+    order = np.argsort(adata.obs["pseudotime"].to_numpy())
+    normalised = _counts(adata) / adata.obs["size_factor"].to_numpy()[:, None]
+    bins = np.array_split(order, n_bins)
+    centres = np.array([adata.obs["pseudotime"].to_numpy()[b].mean() for b in bins])
+    return centres, np.array([normalised[b].mean(axis=0) for b in bins])
+
+
+def test_trajectory_truth_and_stages():
+    adata = simulate_trajectory(
+        n_cells=900, n_genes=80, switching_share=0.5, zi_share=0.3, n_spike_ins=5, seed=1
+    )
+    var = adata.var
+    assert adata.n_vars == 85 and var["spike_in"].sum() == 5
+    assert var["switching"].sum() == 40 and var["zi_true"].sum() == 24
+    assert not (var["spike_in"] & (var["switching"] | var["zi_true"])).any()
+    switching = var["switching"].to_numpy()
+    assert set(var.loc[switching, "direction"]) == {-1, 1} and (var.loc[~switching, "direction"] == 0).all()
+    assert (
+        var.loc[switching, "midpoint"].between(0.2, 0.8).all()
+        and var.loc[~switching, "midpoint"].isna().all()
+    )
+    assert var.loc[switching, "floor"].between(0.01, 0.2).all() and (var.loc[~switching, "floor"] == 1).all()
+    counts = _counts(adata)
+    np.testing.assert_array_equal(counts, np.round(counts))
+    assert (counts.sum(axis=1) > 0).all()
+    # Stages are equal-size pseudotime bins, in order.
+    time = adata.obs["pseudotime"]
+    assert time.between(0, 1).all()
+    assert list(adata.obs["cell_type"].cat.categories) == ["stage 1", "stage 2", "stage 3"]
+    sizes = adata.obs["cell_type"].value_counts()
+    assert sizes.max() - sizes.min() <= 3
+    by_stage = time.groupby(adata.obs["cell_type"], observed=True).agg(["min", "max"])
+    assert (by_stage["max"].to_numpy()[:-1] < by_stage["min"].to_numpy()[1:]).all()
+
+
+def test_trajectory_switching_genes_follow_pseudotime():
+    adata = simulate_trajectory(n_cells=3000, n_genes=100, zi_share=0.0, seed=2)
+    centres, means = _binned_means(adata)
+    var = adata.var
+    expressed = var["peak_mean"].to_numpy() > 1
+    corr = np.array([np.corrcoef(centres, means[:, g])[0, 1] for g in range(adata.n_vars)])
+    direction = var["direction"].to_numpy()
+    assert np.median(corr[expressed & (direction == 1)]) > 0.8
+    assert np.median(corr[expressed & (direction == -1)]) < -0.8
+    assert np.median(np.abs(corr[expressed & (direction == 0)])) < 0.5
+    # Switching genes change several-fold between the ends; static genes stay put.
+    fold = np.abs(np.log((means[-1] + 0.01) / (means[0] + 0.01)))
+    assert np.median(fold[expressed & (direction != 0)]) > np.log(3)
+    assert np.median(fold[expressed & (direction == 0)]) < np.log(1.3)
+
+
+def test_trajectory_seeds():
+    first, again, other = (simulate_trajectory(n_cells=300, n_genes=30, seed=s) for s in (5, 5, 6))
+    np.testing.assert_array_equal(_counts(first), _counts(again))
+    np.testing.assert_array_equal(first.obs["pseudotime"], again.obs["pseudotime"])
+    assert not np.array_equal(_counts(first), _counts(other))
+
+
+# --- zero inflation on top of the NB, for both new designs --------------------------------------
+
+
+def _zero_shares(adata):
+    """Observed share of zeros per gene, and the share the NB (or Poisson) of the true means predicts."""
+    counts = _counts(adata)
+    mean = adata.layers["mean_true"].astype(float)
+    if "batch" in adata.obs:
+        codes = adata.obs["batch"].cat.codes.to_numpy()
+        thetas = np.stack([adata.var[f"theta_batch{b}"] for b in range(codes.max() + 1)])
+        theta = thetas[codes]
+    else:
+        theta = np.broadcast_to(adata.var["theta"].to_numpy(), mean.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nb_zero = (theta / (theta + mean)) ** theta
+    expected = np.where(np.isinf(theta), np.exp(-mean), nb_zero).mean(axis=0)
+    return (counts == 0).mean(axis=0), expected
+
+
+@pytest.mark.parametrize(
+    "simulate",
+    [
+        lambda: simulate_trajectory(
+            n_cells=2000, n_genes=60, zi_share=0.5, n_spike_ins=5, keep_means=True, seed=3
+        ),
+        lambda: simulate_batches(
+            n_cells=2000, n_genes=60, zi_share=0.5, n_spike_ins=5, keep_means=True, seed=3
+        ),
+    ],
+    ids=["trajectory", "batches"],
+)
+def test_zi_genes_have_zeros_beyond_the_nb(simulate):
+    adata = simulate()
+    observed, expected = _zero_shares(adata)
+    dropout = adata.var["dropout"].to_numpy()
+    zi = adata.var["zi_true"].to_numpy()
+    # Every gene matches NB (spike-ins: Poisson) zeros plus its dropout, within sampling noise
+    # (binomial sd at most 0.011 for 2,000 cells).
+    np.testing.assert_allclose(observed, expected + dropout * (1 - expected), atol=0.05)
+    assert np.abs(observed - expected)[~zi].max() < 0.05
+    excess = observed - expected
+    assert excess[zi].mean() > 0.05 > 0.02 > np.abs(excess[~zi]).mean()
+    assert (excess[zi & (expected < 0.5)] > 0.03).all()
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+def test_batches_truth():
+    adata = simulate_batches(n_cells=600, n_genes=50, n_types=4, n_batches=3, n_spike_ins=4, seed=4)
+    var = adata.var
+    assert adata.n_vars == 54 and var["zi_true"].sum() == 10
+    assert list(adata.obs["batch"].cat.categories) == ["batch0", "batch1", "batch2"]
+    assert list(adata.obs["cell_type"].cat.categories) == [f"type{k}" for k in range(4)]
+    assert (var["lfc_batch0"] == 0).all() and (var["theta_batch0"] == var["theta"]).all()
+    for b in (1, 2):
+        assert (var[f"lfc_batch{b}"] != 0).sum() == 5
+        assert var.loc[var[f"lfc_batch{b}"] != 0, f"lfc_batch{b}"].abs().between(0.5, 1.5).all()
+    shifted = (var[["lfc_batch1", "lfc_batch2"]] != 0).any(axis=1)
+    assert (var["batch_shifted"] == shifted).all() and not var.loc[var["spike_in"], "batch_shifted"].any()
+    counts = _counts(adata)
+    np.testing.assert_array_equal(counts, np.round(counts))
+    single = simulate_batches(n_cells=200, n_genes=20, n_batches=1, seed=4)
+    assert set(single.obs["batch"]) == {"batch0"} and not single.var["batch_shifted"].any()
+
+
+def test_batches_differ_in_depth_genes_and_dispersion():
+    adata = simulate_batches(
+        n_cells=4000,
+        n_genes=120,
+        n_types=3,
+        zi_share=0.0,
+        shift_share=0.3,
+        dispersion_sd=1.0,
+        keep_means=True,
+        seed=5,
+    )
+    batch = adata.obs["batch"].to_numpy()
+    in1 = batch == "batch1"
+    counts = _counts(adata)
+    size_factor = adata.obs["size_factor"].to_numpy()
+    assert size_factor[in1].mean() / size_factor[~in1].mean() == pytest.approx(2.0, rel=0.1)
+    library = counts.sum(axis=1)
+    assert library[in1].mean() > 1.5 * library[~in1].mean()
+    # Shifted genes: the size-normalised log ratio between batches, within each type, tracks the lfc.
+    normalised = counts / size_factor[:, None]
+    types = adata.obs["cell_type"].to_numpy()
+    ratios = [
+        np.log(normalised[in1 & (types == t)].mean(axis=0) + 1e-3)
+        - np.log(normalised[~in1 & (types == t)].mean(axis=0) + 1e-3)
+        for t in np.unique(types)
+    ]
+    log_ratio = np.mean(ratios, axis=0)
+    var = adata.var
+    expressed = adata.var["mean_true"].to_numpy() > 1
+    shifted = var["batch_shifted"].to_numpy()
+    assert np.corrcoef(log_ratio[expressed & shifted], var["lfc_batch1"][expressed & shifted])[0, 1] > 0.95
+    assert np.median(np.abs(log_ratio[expressed & ~shifted])) < 0.1
+    # Dispersion: a moment estimate of 1/theta from the true means, per batch, follows the truth.
+    mean = adata.layers["mean_true"].astype(float)
+
+    def inverse_theta(cells):
+        residual = (counts[cells] - mean[cells]) ** 2 - mean[cells]
+        return residual.sum(axis=0) / (mean[cells] ** 2).sum(axis=0)
+
+    estimated = np.log(np.clip(inverse_theta(~in1), 1e-3, None) / np.clip(inverse_theta(in1), 1e-3, None))
+    truth = np.log(var["theta_batch1"] / var["theta_batch0"]).to_numpy()
+    assert np.corrcoef(estimated[expressed], truth[expressed])[0, 1] > 0.8
+
+
+def test_batches_seeds():
+    first, again, other = (simulate_batches(n_cells=300, n_genes=30, seed=s) for s in (7, 7, 8))
+    np.testing.assert_array_equal(_counts(first), _counts(again))
+    assert (first.obs["batch"] == again.obs["batch"]).all()
+    assert not np.array_equal(_counts(first), _counts(other))
+
+
+def test_trajectory_and_batches_refuse_bad_parameters():
+    with pytest.raises(ValueError, match="switching_share"):
+        simulate_trajectory(switching_share=1.2)
+    with pytest.raises(ValueError, match="n_stages"):
+        simulate_trajectory(n_stages=0)
+    with pytest.raises(ValueError, match="dropout"):
+        simulate_trajectory(n_cells=10, n_genes=5, dropout=1.5)
+    with pytest.raises(ValueError, match="shift_share"):
+        simulate_batches(shift_share=-0.1)
+    with pytest.raises(ValueError, match="depth_ratio"):
+        simulate_batches(depth_ratio=0.0)
+
+
+# --- inject_zeros ----------------------------------------------------------------------------
+
+
+def _control_data(dense: bool):
+    adata = simulate_nb(n_cells=1500, n_genes=40, zi_share=0.0, mean_range=(2.0, 20.0), seed=9)
+    if dense:
+        adata.layers["counts"] = adata.layers["counts"].toarray()
+    return adata
+
+
+def _as_array(matrix):
+    return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+
+
+@pytest.mark.parametrize("dense", [False, True], ids=["sparse", "dense"])
+def test_inject_zeros_zeroes_the_share_asked_for(dense):
+    adata = _control_data(dense)
+    before_layer, before_x = _as_array(adata.layers["counts"]).copy(), adata.X.toarray()
+    chosen = list(adata.var_names[::4])
+    out = inject_zeros(adata, chosen, share=0.3, layer="counts", random_state=1)
+    # The input is untouched.
+    np.testing.assert_array_equal(_as_array(adata.layers["counts"]), before_layer)
+    assert "zeros_injected" not in adata.var
+    after = out.layers["counts"]
+    assert sp.issparse(after) != dense and after.dtype == adata.layers["counts"].dtype
+    after = _as_array(after)
+    mask = out.var["zeros_injected"].to_numpy()
+    assert mask.sum() == len(chosen) and list(out.var_names[mask]) == chosen
+    # Other genes and X are unchanged; chosen genes only lose counts.
+    np.testing.assert_array_equal(after[:, ~mask], before_layer[:, ~mask])
+    np.testing.assert_array_equal(out.X.toarray(), before_x)
+    kept = after[:, mask] != 0
+    np.testing.assert_array_equal(after[:, mask][kept], before_layer[:, mask][kept])
+    # The share of non-zero entries zeroed is within 4 binomial sd of share.
+    nonzero = before_layer[:, mask] > 0
+    zeroed = (after[:, mask] == 0) & nonzero
+    n = nonzero.sum()
+    assert abs(zeroed.sum() / n - 0.3) < 4 * np.sqrt(0.3 * 0.7 / n)
+    assert out.uns["inject_zeros"] == {"share": 0.3, "layer": "counts", "n_genes": len(chosen)}
+
+
+def test_inject_zeros_same_result_for_any_way_of_naming_genes():
+    sparse, dense = _control_data(False), _control_data(True)
+    names = ["gene3", "gene7", "gene11"]
+    positions = [3, 7, 11]
+    mask = np.isin(np.arange(sparse.n_vars), positions)
+    reference = inject_zeros(sparse, names, random_state=2).layers["counts"].toarray()
+    for adata, genes in [
+        (dense, names),
+        (sparse, positions),
+        (sparse, mask),
+        (sparse, sparse.var_names[mask]),
+    ]:
+        np.testing.assert_array_equal(
+            _as_array(inject_zeros(adata, genes, random_state=2).layers["counts"]), reference
+        )
+    assert not np.array_equal(
+        inject_zeros(sparse, names, random_state=3).layers["counts"].toarray(), reference
+    )
+    single = inject_zeros(sparse, "gene3", random_state=2)
+    assert single.var["zeros_injected"].sum() == 1
+
+
+def test_inject_zeros_into_x():
+    adata = _control_data(False)
+    out = inject_zeros(adata, ["gene0"], share=0.5, layer=None)
+    assert (out.X[:, 0] != adata.X[:, 0]).nnz > 0
+    np.testing.assert_array_equal(out.layers["counts"].toarray(), adata.layers["counts"].toarray())
+    assert out.uns["inject_zeros"]["layer"] == "X"
+    twice = inject_zeros(out, ["gene1"], layer=None)
+    assert list(twice.var_names[twice.var["zeros_injected"]]) == ["gene0", "gene1"]
+
+
+def test_inject_zeros_refuses_bad_input():
+    adata = _control_data(False)
+    with pytest.raises(ValueError, match=r"not in adata.var_names: 'CD3E', 'nope'"):
+        inject_zeros(adata, ["gene1", "CD3E", "nope"])
+    for share in (0.0, 1.0, -0.2, 1.5):
+        with pytest.raises(ValueError, match="share"):
+            inject_zeros(adata, ["gene1"], share=share)
+    with pytest.raises(ValueError, match=r"Layer 'raw' not found; available layers: \['counts'\]"):
+        inject_zeros(adata, ["gene1"], layer="raw")
+    with pytest.raises(ValueError, match="40 entries"):
+        inject_zeros(adata, np.ones(3, dtype=bool))
+    with pytest.raises(ValueError, match="outside"):
+        inject_zeros(adata, [0, 40])
+    with pytest.raises(ValueError, match="at least one gene"):
+        inject_zeros(adata, [])
+    with pytest.raises(ValueError, match="no gene"):
+        inject_zeros(adata, np.zeros(adata.n_vars, dtype=bool))

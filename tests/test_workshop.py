@@ -1,10 +1,11 @@
-"""The workshop kit: exercises with solutions in the sources, learners' copies, timings."""
+"""The workshop kit: exercises with solutions in the sources, learners' copies, timings, schedule."""
 
 from __future__ import annotations
 
 import importlib.util
 import itertools
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
+MAIN_SOURCE = ROOT / "notebooks" / "autozi_pbmc.py"
+SCHEDULE = ROOT / "workshop" / "schedule.md"
+NOTES = ROOT / "workshop" / "instructor-notes.md"
 # Tiny runs: enough to show that no cell of a learners' copy needs a removed solution.
 TINY = {
     "autozi_pbmc": {"dataset": "pbmc68k", "n_top_genes": 40, "max_epochs": 2},
@@ -54,10 +58,14 @@ def test_every_exercise_is_followed_by_its_solution(source):
 @pytest.fixture(scope="module")
 def learner_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("learner")
-    written = make_learner.write_learner_notebooks(SOURCES, out)
+    copies = make_learner.write_learner_notebooks(SOURCES, out)
     expected = [f"{source.stem}{suffix}" for source in SOURCES for suffix in (".ipynb", ".py")]
-    assert sorted(path.name for path in written) == sorted(expected)
+    assert sorted(path.name for path in copies.written) == sorted(expected) and not copies.kept
     return out
+
+
+def _parameters(cells) -> str:
+    return next(c.source for c in cells if c.cell_type == "code" and "parameters" in _tags(c))
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda path: path.stem)
@@ -67,7 +75,17 @@ def test_learner_copy_drops_the_solutions_and_nothing_else(source, learner_dir):
     assert learner[0].source.startswith(full[0].source.partition("\n")[0])
     assert make_learner.NOTE in learner[0].source
     kept = [(c.cell_type, c.source, _tags(c)) for c in full[1:] if "solution" not in _tags(c)]
-    assert [(c.cell_type, c.source, _tags(c)) for c in learner[1:]] == kept
+    pinned = [
+        (
+            kind,
+            make_learner.DATASET_LINE.sub(make_learner.PINNED_DATASET, text)
+            if "parameters" in tags
+            else text,
+            tags,
+        )
+        for kind, text, tags in kept
+    ]
+    assert [(c.cell_type, c.source, _tags(c)) for c in learner[1:]] == pinned
     assert len(learner) < len(full)
     assert any("exercise" in _tags(c) for c in learner)
     assert not any(c.cell_type == "code" and c.outputs for c in learner)
@@ -78,6 +96,7 @@ def test_learner_copy_drops_the_solutions_and_nothing_else(source, learner_dir):
             assert previous.cell_type == "markdown", cell.source[:200]
 
 
+@pytest.mark.full  # executes each lesson
 @pytest.mark.parametrize("source", SOURCES, ids=lambda path: path.stem)
 def test_learner_copy_runs_without_the_solutions(source, learner_dir, tmp_path):
     output_dir = tmp_path / "results"
@@ -89,6 +108,47 @@ def test_learner_copy_runs_without_the_solutions(source, learner_dir, tmp_path):
         progress_bar=False,
     )
     assert (output_dir / "summary.json").is_file()
+
+
+def test_learner_copy_of_the_main_lesson_uses_the_offline_data(learner_dir):
+    """Every laptop runs the same 700 offline cells on the day; the seed's data is the take-home run."""
+    learner = _parameters(jupytext.read(learner_dir / "autozi_pbmc.ipynb").cells)
+    assert 'dataset = "pbmc68k"' in learner and 'dataset = "auto"' not in learner
+    assert 'dataset = "auto"' in _parameters(
+        jupytext.read(MAIN_SOURCE).cells
+    )  # the lesson itself is not pinned
+
+
+def _edit(path: Path, text: str) -> None:
+    notebook = jupytext.read(path)
+    notebook.cells[1].source += text
+    jupytext.write(notebook, path)
+
+
+def test_regenerating_never_overwrites_a_learners_edits(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "learner"
+    source = [MAIN_SOURCE]
+    first = make_learner.write_learner_notebooks(source, out)
+    assert len(first.written) == 2
+    # Unchanged copies are simply written again, also when the template changed.
+    monkeypatch.setattr(make_learner, "NOTE", "*A newer note.*")
+    again = make_learner.write_learner_notebooks(source, out)
+    assert len(again.written) == 2 and not again.kept
+    assert "A newer note" in (out / "autozi_pbmc.py").read_text()
+    # A learner's edit (here in the .ipynb) keeps both files of that lesson as they are.
+    ipynb, paired = out / "autozi_pbmc.ipynb", out / "autozi_pbmc.py"
+    _edit(ipynb, "\n\nMy own note.")
+    before = ipynb.read_bytes(), paired.read_bytes()
+    assert make_learner.main([str(MAIN_SOURCE), "--out", str(out)]) == 1
+    assert (ipynb.read_bytes(), paired.read_bytes()) == before
+    assert "kept" in capsys.readouterr().out
+    # An edit to the .py alone counts too.
+    _edit(paired, "\n\nAnother note.")
+    assert make_learner.write_learner_notebooks(source, out).kept == [ipynb, paired]
+    # --force replaces them; then the copies are the script's again.
+    assert make_learner.main([str(MAIN_SOURCE), "--out", str(out), "--force"]) == 0
+    assert "My own note" not in ipynb.read_text() and "Another note" not in paired.read_text()
+    assert not make_learner.write_learner_notebooks(source, out).kept
 
 
 def _cell(source: str, kind: str = "code", start: str | None = None, end: str | None = None, duration=None):
@@ -122,6 +182,71 @@ def test_timings_add_up_per_section(tmp_path):
     table = timings.format_table(path, sections, markdown=True)
     assert "| 1. Data | 90.0 | 1.5 |" in table and "| total | 91.5 | 1.5 |" in table
     assert "not timed (1 code cells without an execution record): 3. New: 1" in table
+
+
+def test_update_schedule_rewrites_only_its_block(tmp_path):
+    notebook = tmp_path / "lesson.ipynb"
+    cells = [_cell("## 1. Data", "markdown"), _cell("load()", duration=12.0)]
+    notebook.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    schedule = tmp_path / "schedule.md"
+    schedule.write_text(f"before\n{timings.BLOCK_START}\nold\n{timings.BLOCK_END}\nafter\n")
+    timings.update_schedule(schedule, [notebook])
+    text = schedule.read_text()
+    assert text.startswith(f"before\n{timings.BLOCK_START}\n```text\n") and text.endswith(
+        f"{timings.BLOCK_END}\nafter\n"
+    )
+    assert "  1. Data" in text and "12.0 s" in text and "old" not in text
+    plain = tmp_path / "plain.md"
+    plain.write_text("no markers")
+    with pytest.raises(ValueError, match="lacks"):
+        timings.update_schedule(plain, [notebook])
+
+
+def _schedule_rows() -> list[list[str]]:
+    rows = [line.strip().strip("|").split("|") for line in SCHEDULE.read_text().splitlines()]
+    return [
+        [cell.strip() for cell in row]
+        for row in rows
+        if len(row) > 4 and re.fullmatch(r"\d+:\d\d", row[0].strip())
+    ]
+
+
+def test_schedule_adds_up_to_90_minutes():
+    rows = _schedule_rows()
+    minutes = [int(row[1]) for row in rows]
+    assert sum(minutes) == 90
+    clock = 0
+    for row, length in zip(rows, minutes, strict=True):
+        assert row[0] == f"{clock // 60}:{clock % 60:02d}", row
+        clock += length
+
+
+def test_instructor_notes_follow_the_schedule():
+    """Each block of the notes names the schedule's start and length, in the same order."""
+    schedule = [(row[0], int(row[1])) for row in _schedule_rows()]
+    notes = [
+        (start, int(length))
+        for start, length in re.findall(r"^\*\*(\d:\d\d) .*?\((\d+) min", NOTES.read_text(), re.M)
+    ]
+    assert notes == schedule
+
+
+def test_section_numbers_quoted_by_the_kit_exist():
+    headings = set(re.findall(r"^# ## (\d+)\. ", MAIN_SOURCE.read_text(), re.M))
+    for path in (SCHEDULE, NOTES, ROOT / "workshop" / "README.md"):
+        quoted = set(re.findall(r"sections? (\d+)(?: (?:and|to) (\d+))?", path.read_text()))
+        numbers = {number for pair in quoted for number in pair if number}
+        assert numbers <= headings, (path.name, sorted(numbers - headings))
+
+
+def test_schedule_quotes_the_timings_of_the_committed_lessons():
+    """The block in the schedule lists the sections the lessons have now (rerun --update-schedule)."""
+    text = SCHEDULE.read_text()
+    block = text.partition(timings.BLOCK_START)[2].partition(timings.BLOCK_END)[0]
+    assert block, "schedule.md lacks the timings block"
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for section in timings.section_timings(notebook):
+            assert f"  {section.title} " in block, f"{notebook.name}: {section.title}"
 
 
 def test_timings_of_the_committed_lessons(capsys):

@@ -7,6 +7,7 @@ also records ``metadata.papermill.duration``. This script adds those durations u
 
     python workshop/timings.py                      # the committed notebooks/*.ipynb
     python workshop/timings.py results/autozi_pbmc.ipynb --markdown
+    python workshop/timings.py --update-schedule    # rewrite the block in workshop/schedule.md
 
 Cells without a timing record (not executed since they were added) are counted and reported,
 never guessed.
@@ -23,6 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE_FIRST_SECTION = "(title and parameters)"
+SCHEDULE = ROOT / "workshop" / "schedule.md"
+#: The schedule's block of timings sits between these lines; ``--update-schedule`` rewrites it.
+BLOCK_START = "<!-- timings.py output: start -->"
+BLOCK_END = "<!-- timings.py output: end -->"
 
 
 @dataclass
@@ -110,15 +115,50 @@ def format_table(path: Path, sections: list[Section], markdown: bool = False) ->
     return "\n".join(lines)
 
 
+def timings_text(paths: list[Path], markdown: bool = False) -> str:
+    """The tables of all ``paths``, one after the other, as :func:`main` prints them."""
+    return "".join(format_table(path, section_timings(path), markdown) + "\n\n" for path in paths)
+
+
+def update_schedule(schedule: Path, paths: list[Path]) -> None:
+    """Replace the block of timings in ``schedule`` by the current timings of ``paths``.
+
+    Parameters
+    ----------
+    schedule : pathlib.Path
+        A Markdown file holding the lines :data:`BLOCK_START` and :data:`BLOCK_END`.
+    paths : list of pathlib.Path
+        Executed notebooks.
+
+    Raises
+    ------
+    ValueError
+        When the markers are missing.
+    """
+    text = schedule.read_text(encoding="utf-8")
+    before, start, rest = text.partition(BLOCK_START)
+    _, end, after = rest.partition(BLOCK_END)
+    if not start or not end:
+        raise ValueError(f"{schedule} lacks the lines {BLOCK_START!r} and {BLOCK_END!r}.")
+    block = f"\n```text\n{timings_text(paths).rstrip()}\n```\n"
+    schedule.write_text(before + BLOCK_START + block + BLOCK_END + after, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the timings of each notebook given (default: the committed lessons)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="executed .ipynb files")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument(
+        "--update-schedule", action="store_true", help=f"write the tables into {SCHEDULE.relative_to(ROOT)}"
+    )
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
-    for path in paths:
-        print(format_table(path, section_timings(path), args.markdown), end="\n\n")
+    if args.update_schedule:
+        update_schedule(SCHEDULE, paths)
+        print(f"updated {SCHEDULE.relative_to(ROOT)}")
+    else:
+        print(timings_text(paths, args.markdown), end="")
     return 0
 
 

@@ -1,11 +1,15 @@
-"""Cell states for the recommended test: per-cell NB means from a latent-variable model.
+"""The cell-state model of the ZI test: per-cell NB means from a negative-binomial scVI model.
 
 A cell type annotation rarely captures every cell state: sub-populations in which groups of
 genes are switched off together leave zeros that no per-type mean explains, and a test that
-only knows the annotation reads them as zero inflation. A negative-binomial scVI model
-learns those states in its latent space; its mean for each cell and gene, used as the test's
-offset, lets the test ask the question that matters: does this gene have more zeros than
-the learned cell states explain?
+only knows the annotation reads them as zero inflation. An scVI model with a negative-binomial
+likelihood (no zero inflation) learns those states in its latent space; its mean for each
+cell and gene, used as the test's offset, lets the test ask the question that matters: does
+this gene have more zeros than the learned cell states explain?
+
+The model is trained with ONE configuration, :data:`TRAINING` and the latent rule of
+:func:`model_settings`, the one measured in ``benchmarks/evaluate_calls.py``; the lesson, the
+benchmarks and users all get it through :func:`autozi_tutorial.tl.zi_test`.
 """
 
 from __future__ import annotations
@@ -14,19 +18,25 @@ import numpy as np
 import scvi
 from anndata import AnnData
 
-#: Latent dimensions of the offset model: one per this many genes, from 3 up to 10 (scVI's
+from .devices import resolve_accelerator
+
+#: Latent dimensions of the cell-state model: one per this many genes, from 3 up to 10 (scVI's
 #: default). A cell's latent state is inferred from its counts, the tested gene's included;
 #: with few genes and room to spare, the latent space learns part of a gene's dropout as cell
 #: state and the test loses it (``benchmarks/evaluate_calls.py``; TPR with 10 / 5 / 3
-#: dimensions: 0.672 / 0.856 / 0.936 on the AutoZI paper's 50-gene design, with 7 / 5 / 3 on
-#: one draw of the 100-gene designs 0.800 / 0.840 / 0.920 and 0.812 / 0.875 / 1.000, and with
-#: 7 / 4 on the 200-gene designs, three draws each, 0.893 / 0.979 and 0.928 / 0.988). With 2,
-#: cell states are left to the test and it over-calls (FPR 0.056 on the paper's design).
+#: dimensions: 0.672 / 0.856 / 0.936 on the AutoZI paper's 50-gene design, with 7 / 4 on the
+#: 200-gene designs, three draws each, 0.893 / 0.979 and 0.928 / 0.988). With 2, cell states
+#: are left to the test and it over-calls (FPR 0.056 on the paper's design).
 GENES_PER_LATENT_DIMENSION = 50
 LATENT_DIMENSIONS = (3, 10)
+#: Training of the cell-state model: 200 epochs at scvi-tools' default learning rate (1e-3)
+#: and batch size (128), the configuration every figure of ``benchmarks/README.md`` measures.
+TRAINING: dict[str, float | int] = {"max_epochs": 200, "lr": 1e-3, "batch_size": 128}
+#: Posterior samples of each cell's latent state averaged for its means.
+N_SAMPLES = 10
 
 
-def offset_model_settings(n_genes: int) -> dict:
+def model_settings(n_genes: int) -> dict:
     """Settings of the NB-only scVI model whose means become the test's offsets.
 
     Parameters
@@ -46,7 +56,7 @@ def offset_model_settings(n_genes: int) -> dict:
     return {"gene_likelihood": "nb", "n_latent": n_latent}
 
 
-def latent_log_means(model, adata: AnnData | None = None, n_samples: int = 10) -> np.ndarray:
+def log_means(model, adata: AnnData | None = None, n_samples: int = N_SAMPLES) -> np.ndarray:
     """Log of a trained scvi-tools model's NB mean for every cell and gene.
 
     Parameters
@@ -62,7 +72,7 @@ def latent_log_means(model, adata: AnnData | None = None, n_samples: int = 10) -
     Returns
     -------
     numpy.ndarray
-        Cells x genes, float64, to pass as ``offsets`` to :func:`autozi_tutorial.zinb_lrt`.
+        Cells x genes, float64, the ``offsets`` of :func:`autozi_tutorial.lrt.zinb_lrt`.
     """
     if n_samples < 1:
         raise ValueError(f"n_samples must be at least 1, got {n_samples}.")
@@ -72,17 +82,17 @@ def latent_log_means(model, adata: AnnData | None = None, n_samples: int = 10) -
     return np.log(np.asarray(means, dtype=np.float64))
 
 
-def fit_offset_model(
+def fit(
     adata: AnnData,
-    layer: str | None = "counts",
+    *,
+    layer: str | None = None,
     batch_key: str | None = None,
-    max_epochs: int = 200,
-    seed: int = 0,
+    random_state: int = 0,
     accelerator: str = "auto",
     callbacks: list | None = None,
     n_latent: int | None = None,
-):
-    """Train the NB-only scVI model of :func:`offset_model_settings` on a copy of ``adata``.
+) -> scvi.model.SCVI:
+    """Train the cell-state model (:func:`model_settings`, :data:`TRAINING`) on a copy of ``adata``.
 
     Parameters
     ----------
@@ -90,32 +100,36 @@ def fit_offset_model(
         Cells x genes with raw counts; it is not modified.
     layer, batch_key
         Passed to ``scvi.model.SCVI.setup_anndata``.
-    max_epochs
-        Training epochs.
-    seed
+    random_state
         ``scvi.settings.seed`` for this fit.
     accelerator
-        Passed to Lightning.
+        Passed to Lightning; ``"auto"`` follows ``$AUTOZI_ACCELERATOR`` when it is set.
     callbacks
         Lightning callbacks for the trainer (e.g. progress lines).
     n_latent
-        Latent dimensions; None takes :func:`offset_model_settings`'s for ``adata``'s genes.
+        Latent dimensions; None takes :func:`model_settings`'s. For benchmarks of the latent
+        rule only.
 
     Returns
     -------
     scvi.model.SCVI
         The trained model (its AnnData is the copy).
     """
-    scvi.settings.seed = seed
-    data = adata.copy()
-    scvi.model.SCVI.setup_anndata(data, layer=layer, batch_key=batch_key)
-    settings = offset_model_settings(adata.n_vars)
+    scvi.settings.seed = random_state
+    data = AnnData(X=adata.layers[layer] if layer is not None else adata.X, obs=adata.obs[[]].copy())
+    data.var_names = adata.var_names.copy()
+    if batch_key is not None:
+        data.obs[batch_key] = adata.obs[batch_key].to_numpy()
+    scvi.model.SCVI.setup_anndata(data, batch_key=batch_key)
+    settings = model_settings(adata.n_vars)
     if n_latent is not None:
         settings["n_latent"] = n_latent
     model = scvi.model.SCVI(data, **settings)
     model.train(
-        max_epochs=max_epochs,
-        accelerator=accelerator,
+        max_epochs=int(TRAINING["max_epochs"]),
+        batch_size=int(TRAINING["batch_size"]),
+        plan_kwargs={"lr": float(TRAINING["lr"])},
+        accelerator=resolve_accelerator(accelerator),
         enable_progress_bar=False,
         callbacks=list(callbacks or []),
     )

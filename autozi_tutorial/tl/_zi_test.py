@@ -1,0 +1,289 @@
+"""The ZI test on any AnnData: more zeros than the learned cell states explain?"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from anndata import AnnData
+
+from .. import cell_states
+from ..devices import training_device
+from ..lrt import zinb_lrt, zinb_lrt_by_label
+from ..progress import TrainingProgress
+from ..validation import InputDataError, counts_matrix, validate_counts, validate_obs_key
+from ._common import check_key_added, group_mean_counts, mean_counts, package_versions, plain
+
+#: ``cell_state_means`` value for a test that knows each cell's library size only.
+LIBRARY_SIZE = "library_size"
+#: Columns written to ``var`` (``<key_added>_<column>``), from the engine's table.
+VAR_COLUMNS = (
+    "pvalue",
+    "qvalue",
+    "call",
+    "statistic",
+    "extra_zeros",
+    "dispersion",
+    "converged",
+    "mean_count",
+)
+#: Per gene x cell type tables written to ``varm`` (``<key_added>_<name>``).
+VARM_TABLES = ("pvalue", "qvalue", "call", "extra_zeros", "converged", "testable", "mean_count", "dispersion")
+
+
+def _check_inputs(adata, layer, labels_key, batch_key, fdr, cell_state_means, key_added, random_state):
+    """Every check on the user's input, before anything is trained; returns the counts."""
+    if not isinstance(adata, AnnData):
+        raise TypeError(f"adata must be an AnnData, got {type(adata).__name__}.")
+    if adata.n_obs == 0 or adata.n_vars == 0:
+        raise InputDataError(f"adata has {adata.n_obs} cells x {adata.n_vars} genes; the test needs both.")
+    if adata.var_names.has_duplicates:
+        duplicated = adata.var_names[adata.var_names.duplicated()].unique()[:5].tolist()
+        raise InputDataError(
+            f"adata has duplicate gene names ({', '.join(map(str, duplicated))}, ...); results are "
+            "stored per gene name. Run adata.var_names_make_unique() first."
+        )
+    if not (isinstance(fdr, Real) and not isinstance(fdr, bool) and 0.0 < fdr < 1.0):
+        raise ValueError(f"fdr must be a number in (0, 1), got {fdr!r}.")
+    if not (isinstance(random_state, Integral) and not isinstance(random_state, bool) and random_state >= 0):
+        raise ValueError(f"random_state must be a whole number >= 0, got {random_state!r}.")
+    check_key_added(key_added)
+    where = "adata.X" if layer is None else f"adata.layers[{layer!r}]"
+    counts = counts_matrix(adata, layer)
+    validate_counts(counts, where)
+    empty = int((np.asarray(counts.sum(axis=1)).ravel() == 0).sum())
+    if empty:
+        raise InputDataError(
+            f"{empty} cells have no counts in {where}; drop them first, e.g. with "
+            "sc.pp.filter_cells(adata, min_counts=1)."
+        )
+    for key, role in ((labels_key, "labels_key"), (batch_key, "batch_key")):
+        if key is not None:
+            validate_obs_key(adata, key, role)
+    if isinstance(cell_state_means, str) and cell_state_means not in (LIBRARY_SIZE, *adata.layers):
+        raise InputDataError(
+            f"cell_state_means={cell_state_means!r} is neither {LIBRARY_SIZE!r} nor a layer of adata "
+            f"(layers: {sorted(adata.layers) or 'none'}). Pass None to learn the cell states."
+        )
+    return counts
+
+
+def _user_log_means(adata: AnnData, cell_state_means) -> np.ndarray:
+    """Log of the expected counts the user gave (a layer name or an array), checked."""
+    means = adata.layers[cell_state_means] if isinstance(cell_state_means, str) else cell_state_means
+    means = np.asarray(means.toarray() if hasattr(means, "toarray") else means, dtype=np.float64)
+    if means.shape != adata.shape:
+        raise InputDataError(
+            f"cell_state_means has shape {means.shape}; it must be cells x genes {adata.shape}."
+        )
+    if not (np.isfinite(means).all() and (means > 0).all()):
+        raise InputDataError(
+            "cell_state_means must hold positive, finite expected counts (not log values, no zeros)."
+        )
+    return np.log(means)
+
+
+def _cell_states_source(cell_state_means) -> str:
+    if cell_state_means is None:
+        return "learned"
+    if isinstance(cell_state_means, str):
+        return "library size" if cell_state_means == LIBRARY_SIZE else f"layer {cell_state_means}"
+    return "given"
+
+
+def _label_order(adata: AnnData, labels_key: str) -> list[str]:
+    return [str(name) for name in pd.factorize(adata.obs[labels_key], sort=True)[1]]
+
+
+def zi_test(
+    adata: AnnData,
+    *,
+    layer: str | None = None,
+    labels_key: str | None = None,
+    batch_key: str | None = None,
+    fdr: float = 0.05,
+    cell_state_means: str | np.ndarray | None = None,
+    by_label: bool = True,
+    key_added: str = "zi_test",
+    save_means: bool = False,
+    accelerator: str = "auto",
+    random_state: int = 0,
+    copy: bool = False,
+    progress: bool = False,
+    max_iter: int = 200,
+    tol: float = 1e-8,
+) -> AnnData | None:
+    """Find genes with more zeros than their cells' states explain (NB vs ZINB test per gene).
+
+    An scVI model with a negative-binomial likelihood learns each cell's state
+    (:mod:`autozi_tutorial.cell_states`: one configuration, 200 epochs at learning rate 1e-3,
+    one latent dimension per 50 genes from 3 to 10, as measured in
+    ``benchmarks/evaluate_calls.py``). Its mean for every cell and gene is the offset of a
+    per-gene likelihood-ratio test of a negative binomial against a zero-inflated negative
+    binomial (:func:`autozi_tutorial.lrt.zinb_lrt`), with one log-mean and one dispersion per
+    cell type and an additive effect per batch. A gene is called when its Benjamini-Hochberg
+    q-value is below ``fdr``. The q-values are approximate: the cell-state means are treated
+    as known, and null genes get p < 0.05 somewhat more often than 5% (``benchmarks/README.md``).
+
+    Parameters
+    ----------
+    adata
+        Cells x genes with raw counts (whole numbers). Every cell needs at least one count.
+    layer
+        Layer with the raw counts; None reads ``adata.X``.
+    labels_key
+        Column of ``adata.obs`` with cell types: a log-mean and a dispersion per type, and,
+        with ``by_label``, one test per gene and type.
+    batch_key
+        Column of ``adata.obs`` with batches: a covariate of the cell-state model and of the test.
+    fdr
+        Call genes with q-value below this, in (0, 1).
+    cell_state_means
+        None: learn the cell states. A layer name or a cells x genes array: the expected count
+        of every cell and gene from a model of your own. ``"library_size"``: no cell states,
+        each cell's library size only (with ``labels_key``, the annotated types): a coarser
+        test, for comparison.
+    by_label
+        With ``labels_key``, also test each gene within each cell type (``varm``).
+    key_added
+        Prefix of the results' keys.
+    save_means
+        Also store the null (NB) fit's expected count per cell and gene in
+        ``layers[f"{key_added}_means"]``, for :func:`autozi_tutorial.pl.zero_diagnostic`.
+    accelerator
+        Where the cell-state model trains and the test runs: ``"auto"`` (a GPU when there is
+        one, or ``$AUTOZI_ACCELERATOR``), ``"cpu"``, ``"gpu"``.
+    random_state
+        Seed of the cell-state model's training.
+    copy
+        Return a copy with the results instead of writing them onto ``adata``.
+    progress
+        Print a line of training progress every few epochs.
+    max_iter, tol
+        Newton iterations and convergence threshold (log-likelihood units) of the fits.
+
+    Returns
+    -------
+    AnnData or None
+        The copy with ``copy=True``, else None. Results, by position (never by name):
+
+        - ``var[f"{key_added}_pvalue"]``, ``_qvalue``, ``_call`` (``qvalue < fdr``),
+          ``_statistic``, ``_extra_zeros`` (the ZINB's zero-inflation share),
+          ``_dispersion`` (the NB's theta), ``_converged``, ``_mean_count``;
+        - with ``labels_key`` and ``by_label``: ``varm[f"{key_added}_pvalue"]``, ``_qvalue``,
+          ``_call``, ``_extra_zeros``, ``_converged``, ``_testable``, ``_mean_count``,
+          ``_dispersion``: genes x cell types DataFrames; a gene without counts in a type is
+          not testable there (NaN, not called);
+        - ``uns[key_added]``: ``params``, ``cell_state_model`` (settings and device),
+          ``labels`` and package ``versions``.
+
+        A gene without counts, or whose fits did not converge, gets no p-value and is not
+        called (a warning names unconverged genes).
+
+    Raises
+    ------
+    InputDataError
+        Before any training, for counts that are not raw counts, empty data, cells without
+        counts, duplicate gene names, missing keys, or unusable ``cell_state_means``.
+
+    Examples
+    --------
+    >>> import autozi_tutorial as azt
+    >>> azt.tl.zi_test(adata, layer="counts", labels_key="cell_type")  # doctest: +SKIP
+    >>> azt.get.zi_test_df(adata).query("call")  # doctest: +SKIP
+    """
+    _check_inputs(adata, layer, labels_key, batch_key, fdr, cell_state_means, key_added, random_state)
+    target = adata.copy() if copy else adata
+    state_model = None
+    device: dict[str, str | None] = {"device": "cpu", "device_name": None}
+    if cell_state_means is None:
+        callbacks = [TrainingProgress(name="cell states")] if progress else None
+        model = cell_states.fit(
+            target,
+            layer=layer,
+            batch_key=batch_key,
+            random_state=random_state,
+            accelerator=accelerator,
+            callbacks=callbacks,
+        )
+        offsets = cell_states.log_means(model)
+        device = training_device(model)
+        state_model = {
+            **cell_states.model_settings(target.n_vars),
+            **cell_states.TRAINING,
+            "n_samples": cell_states.N_SAMPLES,
+        }
+    elif isinstance(cell_state_means, str) and cell_state_means == LIBRARY_SIZE:
+        offsets = None
+    else:
+        offsets = _user_log_means(target, cell_state_means)
+
+    keys = {"layer": layer, "batch_key": batch_key, "max_iter": max_iter, "tol": tol}
+    # The fits need float64, which Apple's MPS devices lack: there they run on the CPU.
+    torch_device = torch.device(device["device"])
+    if torch_device.type == "mps":
+        torch_device = torch.device("cpu")
+    table, null_fit = zinb_lrt(
+        target,
+        labels_key=labels_key,
+        offsets=offsets,
+        device=torch_device,
+        return_null_fit=True,
+        null_means=save_means,
+        **keys,
+    )
+    table["call"] = (table["qvalue"] < fdr).to_numpy()
+    table["mean_count"] = mean_counts(counts_matrix(target, layer))
+    labels: list[str] = []
+    per_type: dict[str, pd.DataFrame] = {}
+    if labels_key is not None and by_label:
+        labels = _label_order(target, labels_key)
+        by_type = zinb_lrt_by_label(
+            target, labels_key, offsets=offsets, labels=labels, device=torch_device, **keys
+        )
+        by_type["call"] = (by_type["qvalue"] < fdr).to_numpy()
+        type_means = group_mean_counts(target, layer, labels_key, labels)
+        by_type["testable"] = type_means.T.ravel() > 0
+        for name in VARM_TABLES:
+            if name == "mean_count":
+                values = type_means
+            elif name == "dispersion":
+                # The dispersion per type of the test over all cells (one per gene without types).
+                values = np.broadcast_to(null_fit.dispersions, (target.n_vars, len(labels)))
+            else:
+                values = by_type[name].to_numpy().reshape(len(labels), target.n_vars).T
+            per_type[name] = pd.DataFrame(np.array(values), index=target.var_names.copy(), columns=labels)
+
+    # Everything is computed: only now are the results written, all together.
+    for column in VAR_COLUMNS:
+        target.var[f"{key_added}_{column}"] = table[column].to_numpy()
+    for name, frame in per_type.items():
+        target.varm[f"{key_added}_{name}"] = frame
+    if save_means:
+        target.layers[f"{key_added}_means"] = null_fit.means
+    target.uns[key_added] = plain(
+        {
+            "params": {
+                "method": "nb_zinb_lrt",
+                "layer": layer,
+                "labels_key": labels_key,
+                "batch_key": batch_key,
+                "fdr": fdr,
+                "by_label": bool(by_label and labels_key is not None),
+                "cell_states": _cell_states_source(cell_state_means),
+                "random_state": random_state,
+                "max_iter": max_iter,
+                "tol": tol,
+            },
+            "cell_state_model": {**(state_model or {}), **device},
+            "labels": labels,
+            "dispersion_groups": null_fit.dispersion_groups,
+            "n_called": int(table["call"].sum()),
+            "n_tested": int(table["pvalue"].notna().sum()),
+            "n_converged": int(table["converged"].sum()),
+            "versions": package_versions(),
+        }
+    )
+    return target if copy else None

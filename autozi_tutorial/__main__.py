@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import data
+from . import cell_states, data
 from .fit import TRAINING_PRESETS, fit_autozi
 from .outputs import package_versions
 from .progress import TrainingProgress
@@ -32,8 +32,11 @@ LESSON_FOLDERS = (Path("notebooks"), Path("workshop") / "learner")
 #: Size of the seed's PBMC data against the offline pbmc68k data (cells x genes the lesson keeps),
 #: for a rough time estimate: training time per epoch grows about linearly with both.
 PBMC_SHAPE = (12039, 1000)
-#: The lesson trains two models of about the same cost (one decision per gene, then per cell type).
-LESSON_FITS = 2
+#: The lesson's model fits, of about the same cost per epoch: AUTOZI per gene and per cell type
+#: (the preset's epochs), and the ZI test's cell-state model on the counts and on the positive
+#: control (its own fixed epochs, whatever the preset).
+AUTOZI_FITS = 2
+CELL_STATE_FITS = 2
 CHECK_EPOCHS = 3
 
 
@@ -147,13 +150,15 @@ def _check_training(report: Report, offline: data.LoadedDataset, epochs: int) ->
     scale = PBMC_SHAPE[0] * PBMC_SHAPE[1] / (n_obs * n_vars)
     default_epochs = TRAINING_PRESETS["default"]["max_epochs"]
     fast_epochs = TRAINING_PRESETS["fast"]["max_epochs"]
+    state_epochs = CELL_STATE_FITS * cell_states.TRAINING["max_epochs"]
     minutes = {
-        "offline data": LESSON_FITS * default_epochs * per_epoch / 60,
-        "seed's 12,039 cells": LESSON_FITS * default_epochs * per_epoch * scale / 60,
-        "seed's cells, preset='fast'": LESSON_FITS * fast_epochs * per_epoch * scale / 60,
+        "offline data": (AUTOZI_FITS * default_epochs + state_epochs) * per_epoch / 60,
+        "seed's 12,039 cells": (AUTOZI_FITS * default_epochs + state_epochs) * per_epoch * scale / 60,
+        "seed's cells, preset='fast'": (AUTOZI_FITS * fast_epochs + state_epochs) * per_epoch * scale / 60,
     }
     report.ok(
-        "rough time for the lesson's two fits on this machine, as busy as it is now: "
+        f"rough time for the lesson's {AUTOZI_FITS + CELL_STATE_FITS} model fits on this machine, as "
+        "busy as it is now: "
         + "; ".join(f"{where} ~{math.ceil(value)} min" for where, value in minutes.items())
     )
 
@@ -186,7 +191,15 @@ def check(data_dirs: Sequence[Path], epochs: int = CHECK_EPOCHS) -> int:
     if report.failures:
         print(f"{report.failures} problem(s) to fix: see the FIX lines above.", flush=True)
         return 1
-    print("All set: open the lesson with `jupyter lab notebooks/autozi_pbmc.ipynb`.", flush=True)
+    learner = Path("workshop") / "learner" / "autozi_pbmc.ipynb"
+    if learner.is_file():
+        print(f"All set: open your copy of the lesson with `jupyter lab {learner.as_posix()}`.", flush=True)
+    else:
+        print(
+            "All set: open the lesson with `jupyter lab notebooks/autozi_pbmc.ipynb` (in a workshop, "
+            "write your own copy first with `python workshop/make_learner_notebooks.py`).",
+            flush=True,
+        )
     return 0
 
 

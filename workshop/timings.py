@@ -7,7 +7,7 @@ also records ``metadata.papermill.duration``. This script adds those durations u
 
     python workshop/timings.py                      # the committed notebooks/*.ipynb
     python workshop/timings.py results/autozi_pbmc.ipynb --markdown
-    python workshop/timings.py --update-schedule    # rewrite the block in workshop/schedule.md
+    python workshop/timings.py --update-schedule    # the main lesson's, into workshop/schedule.md
 
 Cells without a timing record (not executed since they were added) are counted and reported,
 never guessed.
@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE_FIRST_SECTION = "(title and parameters)"
 SCHEDULE = ROOT / "workshop" / "schedule.md"
+#: The lesson the workshop runs; the schedule quotes its timings.
+SCHEDULED_LESSON = ROOT / "notebooks" / "autozi_pbmc.ipynb"
 #: The schedule's block of timings sits between these lines; ``--update-schedule`` rewrites it.
 BLOCK_START = "<!-- timings.py output: start -->"
 BLOCK_END = "<!-- timings.py output: end -->"
@@ -150,15 +152,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="executed .ipynb files")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument(
-        "--update-schedule", action="store_true", help=f"write the tables into {SCHEDULE.relative_to(ROOT)}"
+        "--update-schedule",
+        action="store_true",
+        help=f"write the table (default: the main lesson's) into {SCHEDULE.relative_to(ROOT)}",
     )
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     if args.update_schedule:
-        update_schedule(SCHEDULE, paths)
+        update_schedule(SCHEDULE, args.notebooks or [SCHEDULED_LESSON])
         print(f"updated {SCHEDULE.relative_to(ROOT)}")
-    else:
-        print(timings_text(paths, args.markdown), end="")
+        return 0
+    paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    print(timings_text(paths, args.markdown), end="")
     return 0
 
 

@@ -29,7 +29,10 @@ def _settings(adata: AnnData, key_added: str, tool: str) -> Mapping:
 def _long(adata: AnnData, key_added: str, names: tuple[str, ...]) -> pd.DataFrame:
     """Gene x cell-type tables of ``varm`` stacked into label-major rows ``gene, label, <names>``."""
     first = adata.varm[f"{key_added}_{names[0]}"]
-    labels = [str(label) for label in first.columns]
+    if isinstance(first, pd.DataFrame):
+        labels = [str(label) for label in first.columns]
+    else:  # read back from a file: plain arrays, columns in the tool's label order
+        labels = [str(label) for label in adata.uns[key_added]["labels"]]
     table = pd.DataFrame(
         {
             "gene": np.tile(adata.var_names.to_numpy(dtype=str), len(labels)),

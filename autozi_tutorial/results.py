@@ -3,7 +3,9 @@
 ``results.h5ad`` is the analysed AnnData itself, as the tools left it: AUTOZI's results
 (:func:`autozi_tutorial.tl.autozi`: ``var["autozi_*"]``, per cell type ``varm["autozi_label_*"]``)
 and the ZI test's (:func:`autozi_tutorial.tl.zi_test`: ``var["zi_test_*"]``, ``varm["zi_test_*"]``)
-with their settings in ``uns``, less scvi-tools' private registry entries, plus the run's
+with their settings in ``uns``; per-cell-type tables are written as arrays (cell-type names
+such as "CD4+/CD25 T Reg" cannot be HDF5 keys) and :func:`read_results` names their columns
+again, less scvi-tools' private registry entries, plus the run's
 ``summary.json`` as JSON text in ``uns["summary"]``, which :func:`read_results` decodes.
 """
 
@@ -50,6 +52,12 @@ def results_anndata(adata: AnnData, summary: Mapping[str, Any]) -> AnnData:
     result.var = _without_scvi(result.var)
     for key in [key for key in result.uns if str(key).startswith("_scvi")]:
         del result.uns[key]
+    # Per-cell-type tables are stored as plain arrays: HDF5 cannot take cell-type names such as
+    # "CD4+/CD25 T Reg" as keys. Their columns are the tool's labels (uns[key]["labels"]), which
+    # the get functions read back.
+    for key, frame in list(result.varm.items()):
+        if isinstance(frame, pd.DataFrame):
+            result.varm[key] = frame.to_numpy()
     result.uns[SUMMARY_KEY] = json.dumps(dict(summary), allow_nan=False)
     return result
 
@@ -86,4 +94,14 @@ def read_results(path: str | os.PathLike) -> AnnData:
     if not isinstance(summary, str):
         raise ValueError(f"{path} has no uns[{SUMMARY_KEY!r}]: it was not written by these notebooks.")
     adata.uns[SUMMARY_KEY] = json.loads(summary)
+    # Per-cell-type tables come back as genes x cell types DataFrames, named by each tool's labels.
+    for key, value in adata.uns.items():
+        labels = value.get("labels") if isinstance(value, Mapping) and "params" in value else None
+        if labels is None or not len(labels):
+            continue
+        for name in [name for name in adata.varm if name.startswith(f"{key}_")]:
+            table = adata.varm[name]
+            if not isinstance(table, pd.DataFrame) and table.shape[1] == len(labels):
+                columns = pd.Index([str(label) for label in labels])
+                adata.varm[name] = pd.DataFrame(table, index=adata.var_names.copy(), columns=columns)
     return adata

@@ -96,6 +96,8 @@ class TrainingProgress(Callback):
         self.epoch_ends = []
         n_cells = _training_cells(trainer)
         cells = f" on {n_cells} cells" if n_cells else ""
+        if trainer.world_size > 1:  # several devices or processes share the cells
+            cells += f" in {trainer.world_size} processes"
         self._print(
             trainer,
             f"training for {trainer.max_epochs} epochs{cells}, a line every "

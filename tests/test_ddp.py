@@ -96,5 +96,5 @@ def test_ddp_notebook_strategy_through_papermill(tmp_path):
         progress_bar=False,
     )
     executed = (tmp_path / "ddp.ipynb").read_text()
-    assert "MEMBER: 2/2" in executed  # Lightning ran two processes
+    assert "in 2 processes" in executed  # Lightning ran two processes (the progress header)
     assert (output_dir / "summary.json").exists()

@@ -153,6 +153,6 @@ def test_landing_page_and_lesson_as_a_reader_sees_them(site, driver):
         time.sleep(0.5)
     screenshot(driver, "docs_lesson.png")
     text = driver.find_element(By.CSS_SELECTOR, "main").text
-    assert "Learning objectives" in text and "Key points" in text
+    assert "You will learn to" in text and "Key points" in text
     _load(driver, f"{base}/api/autozi_tutorial.progress.html")
     assert driver.find_elements(By.ID, "autozi_tutorial.progress.TrainingProgress")

@@ -231,8 +231,8 @@ def test_main_notebook_on_the_pbmc_downloads(tmp_path):
     assert summary["dataset"] == "pbmc"
     assert (summary["labels_key"], summary["batch_key"]) == ("str_labels", "batch")
     assert summary["n_cells"] == len(downloads.expected_cells) and summary["n_genes"] == 20
-    assert set(summary["labels"]) == set(downloads.expected_labels)
     assert (data_dir / data_module.PBMC_CACHE_NAME).is_file()
     result = read_results(output_dir)
+    assert set(result.uns["autozi_label"]["labels"]) == set(downloads.expected_labels)
     assert set(result.obs["batch"]) == {0, 1}
     assert result.uns["autozi"]["labels"] == list(summary["labels"])  # registry order, both places

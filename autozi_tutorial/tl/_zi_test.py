@@ -34,7 +34,7 @@ VARM_TABLES = ("pvalue", "qvalue", "call", "extra_zeros", "converged", "testable
 
 
 def _check_inputs(adata, layer, labels_key, batch_key, fdr, cell_state_means, key_added, random_state):
-    """Every check on the user's input, before anything is trained; returns the counts."""
+    """Every check on the user's input, before anything is trained."""
     if not isinstance(adata, AnnData):
         raise TypeError(f"adata must be an AnnData, got {type(adata).__name__}.")
     if adata.n_obs == 0 or adata.n_vars == 0:
@@ -67,7 +67,6 @@ def _check_inputs(adata, layer, labels_key, batch_key, fdr, cell_state_means, ke
             f"cell_state_means={cell_state_means!r} is neither {LIBRARY_SIZE!r} nor a layer of adata "
             f"(layers: {sorted(adata.layers) or 'none'}). Pass None to learn the cell states."
         )
-    return counts
 
 
 def _user_log_means(adata: AnnData, cell_state_means) -> np.ndarray:

@@ -11,6 +11,7 @@ from anndata import AnnData
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from . import get, tl
+from .lrt import benjamini_hochberg, boundary_lrt_pvalue
 from .zi import call_zi
 
 #: Default bins of mean count per cell used to break error rates down by expression.
@@ -167,6 +168,7 @@ def score_simulated_genes(
     labels_key: str | None = "cell_type",
     batch_key: str | None = None,
     layer: str | None = "counts",
+    autozi: bool = True,
 ) -> pd.DataFrame:
     """Score every gene of a simulation with AUTOZI, the test with cell types only, and the ZI test.
 
@@ -190,15 +192,19 @@ def score_simulated_genes(
         Batches, for every model and test.
     layer
         Layer with the counts.
+    autozi
+        False: leave AUTOZI out (no ``zi_prob*``, ``autozi_call`` or ``agreement_call``), to
+        rerun the tests alone.
 
     Returns
     -------
     pandas.DataFrame
         Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob,
         autozi_call``, for each test (``lrt_types``: library size and cell types only;
-        ``zi_test``: the recommended call) ``<test>_qvalue, _score`` (-log10 p; 0 where the
-        fit did not converge), ``_call, _converged``, and ``agreement_call`` (AUTOZI's rule
-        and the ZI test at once).
+        ``zi_test``: the recommended call, calibrated; ``zi_test_raw``: the same run's
+        statistics with the boundary null's p-values, before calibration) ``<test>_qvalue,
+        _score`` (-log10 p; 0 where the fit did not converge), ``_call, _converged``, and
+        ``agreement_call`` (AUTOZI's rule and the ZI test at once).
     """
     seeds = list(seeds)
     table = pd.DataFrame(index=adata.var_names)
@@ -206,13 +212,14 @@ def score_simulated_genes(
     table["spike_in"] = adata.var["spike_in"].to_numpy(dtype=bool) if "spike_in" in adata.var else False
     table["mean_counts"] = np.asarray(adata.layers[layer].mean(axis=0)).ravel()
     keys = {"layer": layer, "labels_key": labels_key, "batch_key": batch_key}
-    for seed in seeds:
+    for seed in seeds if autozi else []:
         scored = tl.autozi(
             adata, threshold=threshold, max_epochs=max_epochs, random_state=seed, copy=True, **keys
         )
         table[f"zi_prob_seed{seed}"] = scored.var["autozi_prob"].to_numpy()
-    table["zi_prob"] = table[f"zi_prob_seed{seeds[0]}"]
-    table["autozi_call"] = call_zi(table["zi_prob"], threshold)
+    if autozi:
+        table["zi_prob"] = table[f"zi_prob_seed{seeds[0]}"]
+        table["autozi_call"] = call_zi(table["zi_prob"], threshold)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # convergence is recorded per gene instead
         coarse = tl.zi_test(
@@ -220,8 +227,15 @@ def score_simulated_genes(
         )
         add_test_columns(table, "lrt_types", get.zi_test_df(coarse))
         tested = tl.zi_test(adata, fdr=fdr, random_state=seeds[0], by_label=False, copy=True, **keys)
-        add_test_columns(table, "zi_test", get.zi_test_df(tested))
-    table["agreement_call"] = table["autozi_call"] & table["zi_test_call"]
+        result = get.zi_test_df(tested)
+        add_test_columns(table, "zi_test", result)
+        # The same run before its calibration: the boundary null's p-values of its statistics.
+        raw = result[["statistic", "converged"]].copy()
+        raw["pvalue"] = np.where(raw["converged"], boundary_lrt_pvalue(raw["statistic"].to_numpy()), np.nan)
+        raw["qvalue"] = benjamini_hochberg(raw["pvalue"].to_numpy())
+        add_test_columns(table, "zi_test_raw", raw)
+    if autozi:
+        table["agreement_call"] = table["autozi_call"] & table["zi_test_call"]
     return table
 
 

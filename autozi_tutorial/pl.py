@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .get import autozi_df, call_summary, zi_test_df
+from .lrt import dispersion_groups
 from .validation import counts_matrix
 
 __all__ = ["autozi_prob_hist", "autozi_prob_vs_expression", "calls", "label_fractions", "zero_diagnostic"]
@@ -54,9 +55,10 @@ def autozi_prob_hist(adata: AnnData, *, key_added: str = "autozi") -> Figure:
         label=f"threshold {threshold:g}: {table['call'].sum()} genes called",
     )
     ax.set_xlim(0, 1)
-    ax.set_xlabel("AUTOZI's probability of zero inflation, q(δ < 0.5)")
+    ax.set_xlabel("AUTOZI's score q(δ < 0.5): higher ranks a gene as more zero-inflated")
     ax.set_ylabel("number of genes")
-    ax.legend(frameon=False, loc="upper left")
+    # Above the axes, where no bar or line can run through it.
+    ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2)
     sns.despine(fig)
     fig.tight_layout()
     return fig
@@ -121,7 +123,7 @@ def calls(
         "neither",
     )
     names = {"both": "both", "zi_test": "ZI test only", "autozi": "AUTOZI's rule only", "neither": "neither"}
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = plt.subplots(figsize=(8.5, 5))
     for key in ("neither", "autozi", "zi_test", "both"):
         chosen = group == key
         ax.scatter(
@@ -150,9 +152,10 @@ def calls(
         ax.annotate(row.gene, (row.x, row.y), fontsize=7, xytext=(3, 2), textcoords="offset points")
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(bottom=0, top=max(float(evidence.max()) * 1.1, -np.log10(fdr) * 2))
-    ax.set_xlabel(f"AUTOZI: q(δ < 0.5)   (dashed: threshold {threshold:g})")
-    ax.set_ylabel(f"ZI test: -log10 q-value   (dotted: q = {fdr:g})")
-    ax.legend(title="called ZI by", frameon=False, fontsize=8, loc="center left")
+    ax.set_xlabel(f"AUTOZI's score q(δ < 0.5)   (dashed: threshold {threshold:g})")
+    ax.set_ylabel(f"ZI test: -log10 q-value   (dotted: q-value {fdr:g})")
+    # Outside the axes, right of them: no point or line runs through it.
+    ax.legend(title="called ZI by", frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     sns.despine(fig)
     fig.tight_layout()
     return fig
@@ -184,36 +187,35 @@ def label_fractions(
     for i, (column, name) in enumerate(rules.items()):
         colour = COLOURS["autozi" if column.startswith("autozi") else "zi_test"]
         values = summary[column].fillna(0.0).to_numpy()
-        count_column = column.replace("share_expressed", "n_called")
+        # The calls the bars show: among each type's genes above the cutoff.
+        n_calls = int(np.round(values * summary["n_expressed"].to_numpy()).sum())
         ax.barh(
             positions + (i - (len(rules) - 1) / 2) * width,
             values,
             height=width,
             color=colour,
-            label=f"{name} ({int(summary[count_column].sum())} gene x type calls)",
+            label=f"{name} ({n_calls} calls among them)",
         )
         for y, value in zip(positions + (i - (len(rules) - 1) / 2) * width, values, strict=True):
             ax.text(value + 0.01, y, f"{value:.2f}", va="center", fontsize=7)
     ax.set_yticks(positions, names)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.08)
-    ax.set_xlabel(f"share of the type's genes with mean count > {expression_cutoff:g} called ZI")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.set_xlabel(f"share of the type's genes (mean count > {expression_cutoff:g}) called ZI")
+    ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2)
     sns.despine(fig)
     fig.tight_layout()
     return fig
 
 
 def _cell_dispersions(adata: AnnData, key: str, gene: int) -> np.ndarray:
-    """The NB fit's dispersion of one gene for every cell (per cell type when the test had types)."""
-    labels_key = adata.uns[key]["params"].get("labels_key")
-    groups = list(adata.uns[key].get("dispersion_groups", []))
-    table = adata.varm.get(f"{key}_dispersion")
-    if labels_key is None or table is None:
+    """The NB fit's dispersion of one gene for every cell (per dispersion group of the test)."""
+    settings = adata.uns[key]
+    if "group_dispersions" not in settings:
         return np.full(adata.n_obs, adata.var[f"{key}_dispersion"].iloc[gene])
-    values = table.iloc[gene]
-    cell_labels = adata.obs[labels_key].astype(str)
-    return cell_labels.map({str(g): values[str(g)] for g in groups} if groups else values).to_numpy(float)
+    params = settings["params"]
+    groups, _ = dispersion_groups(adata, params.get("labels_key"), params.get("batch_key"))
+    return np.asarray(settings["group_dispersions"], dtype=np.float64)[gene, groups]
 
 
 def zero_diagnostic(
@@ -247,10 +249,10 @@ def zero_diagnostic(
     counts = counts_matrix(adata, layer)
     table = zi_test_df(adata, key_added)
     n = len(genes)
-    columns = min(n, 3)
+    columns = min(n, 2)
     rows = int(np.ceil(n / columns)) if n else 1
     fig, axes = plt.subplots(
-        rows, max(columns, 1), figsize=(3.6 * max(columns, 1), 3.4 * rows), squeeze=False
+        rows, max(columns, 1), figsize=(4.2 * max(columns, 1), 3.8 * rows), squeeze=False
     )
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
@@ -274,14 +276,14 @@ def zero_diagnostic(
         ax.scatter(
             points["expected"],
             points["observed"],
-            s=12 + 60 * points["cells"] / points["cells"].max(),
+            s=8 + 40 * points["cells"] / points["cells"].max(),
             color=COLOURS["zi_test"],
             zorder=3,
             label="cells, binned",
         )
         row = table.iloc[g]
         verdict = "called" if row["call"] else "not called"
-        q = "no q" if np.isnan(row["qvalue"]) else f"q = {row['qvalue']:.2g}"
+        q = "not tested" if np.isnan(row["qvalue"]) else f"q-value {row['qvalue']:.2g}"
         ax.set_title(f"{gene}: {verdict} ({q})", fontsize=9)
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)

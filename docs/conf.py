@@ -17,16 +17,16 @@ sys.path.insert(0, str(ROOT))
 #: Repository files shown on the site. They are copied next to this file at every build, in
 #: the same folders as in the repository, so that the relative links between them work on the
 #: site as they do in the repository. The copies are ignored by git: edit the originals.
-COPIED = {"notebooks": "*.ipynb", "workshop": "*.md", "benchmarks": "README.md"}
+COPIED = {"notebooks": ("*.ipynb",), "workshop": ("*.md",), "benchmarks": ("README.md", "*.png")}
 
 
 def _copy_repository_pages() -> None:
     shutil.rmtree(DOCS / "api", ignore_errors=True)  # autosummary writes it afresh: no stale modules
-    for folder, pattern in COPIED.items():
+    for folder, patterns in COPIED.items():
         target = DOCS / folder
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir()
-        for path in sorted((ROOT / folder).glob(pattern)):
+        for path in sorted(path for pattern in patterns for path in (ROOT / folder).glob(pattern)):
             shutil.copy2(path, target / path.name)
     shutil.copy2(ROOT / "README.md", DOCS / "README.md")
 

@@ -124,3 +124,10 @@ def test_every_method_is_scored_through_the_tools(monkeypatch):
     np.testing.assert_array_equal(table["agreement_call"], table["autozi_call"] & table["zi_test_call"])
     rates = evaluate_methods(table, METHODS, bins=None)
     assert list(rates["method"]) == list(METHODS)
+    # The same run before calibration: its statistics' boundary-null p-values, never smaller.
+    assert (table["zi_test_raw_score"] >= table["zi_test_score"] - 1e-12).all()
+    np.testing.assert_array_equal(table["zi_test_raw_call"], table["zi_test_raw_qvalue"] < 0.05)
+    # Without AUTOZI, the tests' columns are the same (the same seeded cell-state model).
+    tests_only = score_simulated_genes(adata, max_epochs=2, autozi=False)
+    assert not [column for column in tests_only if "zi_prob" in column or "autozi" in column]
+    np.testing.assert_allclose(tests_only["zi_test_score"], table["zi_test_score"])

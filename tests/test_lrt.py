@@ -20,6 +20,7 @@ from autozi_tutorial.lrt import (
     _solver,
     benjamini_hochberg,
     boundary_lrt_pvalue,
+    dispersion_groups,
     zinb_lrt,
     zinb_lrt_by_label,
 )
@@ -43,7 +44,8 @@ def _design_of(adata: AnnData, labels_key: str, batch_key: str | None, dispersio
     batches = (
         np.zeros(adata.n_obs, int) if batch_key is None else pd.factorize(adata.obs[batch_key], sort=True)[0]
     )
-    return _design.build_design(labels, batches, dispersion == "gene-label")
+    codes, names = dispersion_groups(adata, labels_key, batch_key, dispersion)
+    return _design.build_design(labels, batches, codes if len(names) > 1 else None)
 
 
 def _adata(counts: np.ndarray, obs: pd.DataFrame) -> AnnData:
@@ -277,6 +279,41 @@ def test_dispersion_per_label_fits_types_with_different_dispersions():
     assert per_label.at[0, "pvalue"] > 0.01
 
 
+def test_dispersion_per_label_and_batch_fits_batches_with_different_dispersions():
+    """Two batches of one type whose dispersions differ: the NB mixture's zeros are not zero inflation."""
+    rng = np.random.default_rng(10)
+    n_cells = 4000
+    batch = rng.integers(2, size=n_cells)
+    theta = np.where(batch == 0, 0.7, 20.0)
+    counts = rng.negative_binomial(theta, theta / (theta + 4.0))[:, None]
+    obs = pd.DataFrame(
+        {"type": pd.Categorical(["t"] * n_cells), "batch": pd.Categorical(batch.astype(str))},
+        index=[f"c{i}" for i in range(n_cells)],
+    )
+    adata = _adata(counts, obs)
+    known_depth = np.zeros(adata.shape)
+    keys = {"labels_key": "type", "batch_key": "batch", "offsets": known_depth}
+    per_label = zinb_lrt(adata, dispersion="gene-label", **keys)
+    per_batch = zinb_lrt(adata, **keys)  # "auto" with a batch_key
+    assert per_batch.at[0, "nb_log_lik"] > per_label.at[0, "nb_log_lik"] + 10
+    assert per_label.at[0, "pvalue"] < 0.01 < per_batch.at[0, "pvalue"]
+
+
+def test_dispersion_groups_names_and_codes(counts_adata):
+    codes, names = dispersion_groups(counts_adata, "cell_type", "batch")
+    assert names == [f"{label} | {batch}" for label in ("B cell", "NK", "T cell") for batch in ("b1", "b2")]
+    cells = counts_adata.obs.iloc[:4]
+    expected = (cells["cell_type"] + " | " + cells["batch"]).tolist()
+    assert [names[code] for code in codes[:4]] == expected
+    assert dispersion_groups(counts_adata, "cell_type")[1] == ["B cell", "NK", "T cell"]
+    assert dispersion_groups(counts_adata, None, "batch")[1] == ["all cells | b1", "all cells | b2"]
+    assert dispersion_groups(counts_adata)[1] == ["all cells"]
+    with pytest.raises(ValueError, match="needs batch_key"):
+        dispersion_groups(counts_adata, "cell_type", dispersion="gene-label-batch")
+    _, fit = zinb_lrt(counts_adata, labels_key="cell_type", batch_key="batch", return_null_fit=True)
+    assert fit.dispersion_groups == names and fit.dispersions.shape == (counts_adata.n_vars, 6)
+
+
 def test_genes_without_counts_are_untestable(counts_adata):
     counts_adata.layers["counts"][:, 3] = 0
     counts_adata.layers["counts"].eliminate_zeros()
@@ -351,7 +388,7 @@ def _small_design_data(seed: int = 0):
     return _adata(counts, obs), torch.as_tensor(rng.normal(0.0, 0.3, (n_cells, 4)))
 
 
-@pytest.mark.parametrize("dispersion", ["gene", "gene-label"])
+@pytest.mark.parametrize("dispersion", ["gene", "gene-label", "gene-label-batch"])
 @pytest.mark.parametrize("zero_inflated", [False, True])
 def test_gradient_and_hessian_match_autograd(dispersion, zero_inflated):
     """The hand-written derivatives, summed within cell groups, are those of the likelihood."""

@@ -223,3 +223,23 @@ def test_a_failure_leaves_no_partial_results(counts_adata, monkeypatch):
         azt.tl.zi_test(counts_adata, layer="counts", labels_key="cell_type", cell_state_means="library_size")
     assert not [column for column in counts_adata.var if column.startswith("zi_test")]
     assert "zi_test" not in counts_adata.uns and not list(counts_adata.varm)
+
+
+def test_zero_diagnostic_uses_each_cells_dispersion_group(counts_adata):
+    """Expected zeros come from each cell's own NB: its mean and its type x batch dispersion."""
+    from autozi_tutorial.pl import _cell_dispersions
+
+    adata = counts_adata.copy()
+    keys = {"labels_key": "cell_type", "batch_key": "batch", "cell_state_means": "library_size"}
+    azt.tl.zi_test(adata, layer="counts", save_means=True, **keys)
+    settings = adata.uns["zi_test"]
+    assert len(settings["dispersion_groups"]) == 6  # 3 types x 2 batches
+    codes, _ = azt.lrt.dispersion_groups(adata, "cell_type", "batch")
+    expected = settings["group_dispersions"][4, codes]
+    np.testing.assert_array_equal(_cell_dispersions(adata, "zi_test", 4), expected)
+    figure = azt.pl.zero_diagnostic(adata, ["gene0", "gene1", "gene2"])
+    shown = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(shown) == 3 and len(figure.axes) == 4  # two columns
+    assert shown[0].get_title().startswith("gene0: ")
+    with pytest.raises(KeyError, match="gene99"):
+        azt.pl.zero_diagnostic(adata, ["gene99"])

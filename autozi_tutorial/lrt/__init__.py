@@ -32,10 +32,17 @@ from ._solver import test_chunk
 
 #: Default memory budget of one chunk: cells x genes entries fitted together.
 MAX_ENTRIES = 1_000_000
-DISPERSIONS = ("auto", "gene", "gene-label")
+DISPERSIONS = ("auto", "gene", "gene-label", "gene-label-batch")
 _RESULT_COLUMNS = ("statistic", "extra_zeros", "dispersion", "nb_log_lik", "zinb_log_lik", "converged")
 
-__all__ = ["NullFit", "benjamini_hochberg", "boundary_lrt_pvalue", "zinb_lrt", "zinb_lrt_by_label"]
+__all__ = [
+    "NullFit",
+    "benjamini_hochberg",
+    "boundary_lrt_pvalue",
+    "dispersion_groups",
+    "zinb_lrt",
+    "zinb_lrt_by_label",
+]
 
 
 def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
@@ -62,8 +69,8 @@ class NullFit:
 
     ``means`` is cells x genes (float32): each cell's expected count under the NB fit (None
     unless asked for);
-    ``dispersions`` is genes x dispersion groups (one column, or one per cell type in the
-    order of ``dispersion_groups``); NaN for untestable genes.
+    ``dispersions`` is genes x dispersion groups (in the order of ``dispersion_groups``,
+    see :func:`dispersion_groups`); NaN for untestable genes.
     """
 
     means: np.ndarray | None
@@ -78,6 +85,48 @@ def _codes(adata: AnnData, key: str | None, role: str) -> tuple[np.ndarray, list
     validate_obs_key(adata, key, role)
     codes, names = pd.factorize(adata.obs[key], sort=True)
     return codes.astype(np.int64), [str(name) for name in names]
+
+
+def dispersion_groups(
+    adata: AnnData, labels_key: str | None = None, batch_key: str | None = None, dispersion: str = "auto"
+) -> tuple[np.ndarray, list[str]]:
+    """Each cell's dispersion group in the test, and the groups' names.
+
+    Parameters
+    ----------
+    adata
+        The cells.
+    labels_key, batch_key
+        Columns of ``adata.obs`` with cell types and batches, or None.
+    dispersion
+        ``"gene"``: one group, ``"all cells"``; ``"gene-label"``: one per cell type;
+        ``"gene-label-batch"``: one per cell type x batch (``"<type> | <batch>"``; per batch
+        without cell types); ``"auto"``: ``"gene-label-batch"`` with ``batch_key``, else
+        ``"gene-label"`` with ``labels_key``, else ``"gene"``.
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, list of str)
+        Codes from 0 for each cell, and the names of the groups in code order (sorted).
+    """
+    if dispersion not in DISPERSIONS:
+        raise ValueError(f"dispersion must be one of {DISPERSIONS}, got {dispersion!r}.")
+    if dispersion == "gene-label" and labels_key is None:
+        raise ValueError("dispersion='gene-label' needs labels_key.")
+    if dispersion == "gene-label-batch" and batch_key is None:
+        raise ValueError("dispersion='gene-label-batch' needs batch_key.")
+    if dispersion == "auto":
+        dispersion = "gene-label-batch" if batch_key else "gene-label" if labels_key else "gene"
+    labels, label_names = _codes(adata, labels_key, "labels_key")
+    if dispersion == "gene":
+        return np.zeros(adata.n_obs, dtype=np.int64), ["all cells"]
+    if dispersion == "gene-label":
+        return labels, label_names
+    batches, batch_names = _codes(adata, batch_key, "batch_key")
+    n_batches = len(batch_names)
+    pairs, codes = np.unique(labels * n_batches + batches, return_inverse=True)
+    names = [f"{label_names[pair // n_batches]} | {batch_names[pair % n_batches]}" for pair in pairs]
+    return codes.ravel().astype(np.int64), names
 
 
 def _dense_columns(matrix, start: int, stop: int, device: torch.device) -> torch.Tensor:
@@ -129,9 +178,12 @@ def zinb_lrt(
         relative to the median.
     dispersion
         ``"gene"``: one dispersion per gene; ``"gene-label"``: one per gene and cell type;
-        ``"auto"`` (default): ``"gene-label"`` with ``labels_key``, else ``"gene"``. Chosen by
-        measurement (``benchmarks/evaluate_calls.py``): a gene whose dispersion differs
-        between cell types otherwise looks zero-inflated.
+        ``"gene-label-batch"``: one per gene and cell type x batch (:func:`dispersion_groups`);
+        ``"auto"`` (default): ``"gene-label-batch"`` with ``batch_key``, else ``"gene-label"``
+        with ``labels_key``, else ``"gene"``. Chosen by measurement
+        (``benchmarks/evaluate_calls.py``, ``benchmarks/calibration.py``): a gene whose
+        dispersion differs between cell types, or between batches, otherwise looks
+        zero-inflated.
     max_iter
         Most Newton iterations per model.
     tol
@@ -164,12 +216,7 @@ def zinb_lrt(
         For counts that are not raw counts, cells without counts, missing keys, or offsets
         of the wrong shape or with non-finite values.
     """
-    if dispersion not in DISPERSIONS:
-        raise ValueError(f"dispersion must be one of {DISPERSIONS}, got {dispersion!r}.")
-    if dispersion == "gene-label" and labels_key is None:
-        raise ValueError("dispersion='gene-label' needs labels_key.")
-    if dispersion == "auto":
-        dispersion = "gene" if labels_key is None else "gene-label"
+    disp_codes, group_names = dispersion_groups(adata, labels_key, batch_key, dispersion)
     device = torch.device(device)
     counts = counts_matrix(adata, layer)
     validate_counts(counts, "adata.X" if layer is None else f"adata.layers[{layer!r}]")
@@ -183,14 +230,13 @@ def zinb_lrt(
         cell_offsets = torch.as_tensor(np.log(library / np.median(library)), device=device)[:, None]
     else:
         offsets = _check_offsets(offsets, adata.shape)
-    labels, label_names = _codes(adata, labels_key, "labels_key")
+    labels, _ = _codes(adata, labels_key, "labels_key")
     batches, _ = _codes(adata, batch_key, "batch_key")
-    per_label = dispersion == "gene-label"
-    design = build_design(labels, batches, per_label, device)
+    design = build_design(labels, batches, disp_codes if len(group_names) > 1 else None, device)
     if chunk_size is None:
         chunk_size = max(1, MAX_ENTRIES // max(adata.n_obs, 1))
 
-    n_groups = len(label_names) if per_label else 1
+    n_groups = len(group_names)
     means = np.full(adata.shape, np.nan, dtype=np.float32) if return_null_fit and null_means else None
     dispersions = np.full((adata.n_vars, n_groups), np.nan)
     parts = []
@@ -226,15 +272,15 @@ def zinb_lrt(
     if unconverged:
         shown = ", ".join(unconverged[:10]) + (" ..." if len(unconverged) > 10 else "")
         warnings.warn(
-            f"The NB/ZINB fits of {len(unconverged)} genes did not converge in {max_iter} iterations "
+            f"The NB/ZINB fits of {len(unconverged)} gene{'s' if len(unconverged) > 1 else ''} did not "
+            f"converge in {max_iter} iterations "
             f"({shown}); they get no p-value and are not called. Raise max_iter to test them.",
             RuntimeWarning,
             stacklevel=2,
         )
     if not return_null_fit:
         return table
-    groups = label_names if per_label else ["all cells"]
-    return table, NullFit(means, dispersions, groups)
+    return table, NullFit(means, dispersions, group_names)
 
 
 def zinb_lrt_by_label(

@@ -2,9 +2,10 @@
 
 The log-mean of a cell is its offset plus one value per cell type (or one intercept) plus an
 additive effect per batch after the first; the log-dispersion is one value per gene, or one
-per gene and cell type. Cells that share a cell type and a batch share every covariate, so
-every sum over cells that the fits need is a sum within these groups followed by a small
-product with the groups' covariate rows, whatever the number of covariates.
+per gene and dispersion group (cell type, or cell type x batch). Cells that share a cell type
+and a batch share every covariate, so every sum over cells that the fits need is a sum within
+these groups followed by a small product with the groups' covariate rows, whatever the number
+of covariates.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ class Design:
 
 
 def build_design(
-    labels: np.ndarray, batches: np.ndarray, per_label_dispersion: bool, device: torch.device | str = "cpu"
+    labels: np.ndarray,
+    batches: np.ndarray,
+    dispersion_codes: np.ndarray | None = None,
+    device: torch.device | str = "cpu",
 ) -> Design:
     """The design of cells with integer cell-type and batch codes (all zeros: none).
 
@@ -50,19 +54,29 @@ def build_design(
     ----------
     labels, batches
         Codes from 0 for each cell.
-    per_label_dispersion
-        One dispersion per gene and cell type instead of one per gene.
+    dispersion_codes
+        Each cell's dispersion group, codes from 0, constant within a cell type x batch
+        (:func:`autozi_tutorial.lrt.dispersion_groups`); None: one dispersion per gene.
     device
         Where the design's tensors live (the device the counts are fitted on).
     """
     labels, batches = np.asarray(labels, dtype=np.int64), np.asarray(batches, dtype=np.int64)
     n_labels, n_batches = int(labels.max()) + 1, int(batches.max()) + 1
     pairs, group_codes = np.unique(labels * n_batches + batches, return_inverse=True)
+    group_codes = group_codes.ravel()
     group_labels, group_batches = torch.as_tensor(pairs // n_batches), torch.as_tensor(pairs % n_batches)
     one_hot = torch.nn.functional.one_hot
     label_rows = one_hot(group_labels, n_labels).double()
     batch_rows = one_hot(group_batches, n_batches).double()[:, 1:]
-    disp_rows = label_rows if per_label_dispersion else torch.ones(len(pairs), 1, dtype=torch.float64)
-    groups = one_hot(torch.as_tensor(group_codes.ravel()), len(pairs)).double()
+    if dispersion_codes is None:
+        disp_rows = torch.ones(len(pairs), 1, dtype=torch.float64)
+    else:
+        dispersion_codes = np.asarray(dispersion_codes, dtype=np.int64)
+        group_dispersion = np.zeros(len(pairs), dtype=np.int64)
+        group_dispersion[group_codes] = dispersion_codes
+        if not np.array_equal(group_dispersion[group_codes], dispersion_codes):
+            raise ValueError("Every cell of a cell type x batch must share its dispersion group.")
+        disp_rows = one_hot(torch.as_tensor(group_dispersion), int(dispersion_codes.max()) + 1).double()
+    groups = one_hot(torch.as_tensor(group_codes), len(pairs)).double()
     mean_rows = torch.cat([label_rows, batch_rows], 1)
     return Design(groups.to(device), mean_rows.to(device), disp_rows.to(device), n_labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,13 +12,16 @@ from anndata import AnnData
 
 from .. import cell_states
 from ..devices import training_device
-from ..lrt import zinb_lrt, zinb_lrt_by_label
+from ..lrt import benjamini_hochberg, boundary_lrt_pvalue, dispersion_groups, zinb_lrt, zinb_lrt_by_label
 from ..progress import TrainingProgress
 from ..validation import InputDataError, counts_matrix, validate_counts, validate_obs_key
+from ._calibration import inflation_factor, null_counts
 from ._common import check_key_added, group_mean_counts, mean_counts, package_versions, plain
 
 #: ``cell_state_means`` value for a test that knows each cell's library size only.
 LIBRARY_SIZE = "library_size"
+#: ``calibration`` values: ``"auto"`` is ``"bootstrap"`` with learned cell states, else ``"none"``.
+CALIBRATIONS = ("auto", "bootstrap", "none")
 #: Columns written to ``var`` (``<key_added>_<column>``), from the engine's table.
 VAR_COLUMNS = (
     "pvalue",
@@ -31,6 +35,20 @@ VAR_COLUMNS = (
 )
 #: Per gene x cell type tables written to ``varm`` (``<key_added>_<name>``).
 VARM_TABLES = ("pvalue", "qvalue", "call", "extra_zeros", "converged", "testable", "mean_count", "dispersion")
+
+
+def _calibration(calibration, cell_state_means) -> str:
+    """The calibration the run uses, ``"bootstrap"`` or ``"none"``; a clear error for one it cannot use."""
+    if calibration not in CALIBRATIONS:
+        raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}.")
+    if calibration == "bootstrap" and cell_state_means is not None:
+        raise ValueError(
+            "calibration='bootstrap' recalibrates the test for the error of learned cell states; "
+            "with cell_state_means given there is none to learn. Use calibration='none' (or 'auto')."
+        )
+    if calibration == "auto":
+        return "bootstrap" if cell_state_means is None else "none"
+    return calibration
 
 
 def _check_inputs(adata, layer, labels_key, batch_key, fdr, cell_state_means, key_added, random_state):
@@ -96,6 +114,72 @@ def _label_order(adata: AnnData, labels_key: str) -> list[str]:
     return [str(name) for name in pd.factorize(adata.obs[labels_key], sort=True)[1]]
 
 
+def _train_cell_states(data: AnnData, layer: str | None, progress: str | bool, **training):
+    """The cell-state model, with progress lines named ``progress`` unless it is False."""
+    callbacks = [TrainingProgress(name=progress)] if progress else None
+    return cell_states.fit(data, layer=layer, callbacks=callbacks, **training)
+
+
+def _test(data, layer, offsets, *, null_means, labels_key, batch_key, labels, **keys):
+    """The test over all cells and, for ``labels``, within each type: (table, null fit, per-type table)."""
+    table, null_fit = zinb_lrt(
+        data,
+        layer=layer,
+        labels_key=labels_key,
+        batch_key=batch_key,
+        offsets=offsets,
+        return_null_fit=True,
+        null_means=null_means,
+        **keys,
+    )
+    by_type = None
+    if labels:
+        by_type = zinb_lrt_by_label(
+            data, labels_key, layer=layer, batch_key=batch_key, offsets=offsets, labels=labels, **keys
+        )
+    return table, null_fit, by_type
+
+
+def _null_draws(adata: AnnData, null_fit, labels_key, batch_key, random_state) -> AnnData:
+    """The bootstrap's data: counts drawn from the test's fitted NB, with the cells' types and batches."""
+    groups, _ = dispersion_groups(adata, labels_key, batch_key)
+    rng = np.random.default_rng(random_state)
+    counts = null_counts(null_fit.means, null_fit.dispersions, groups, rng)
+    # Every real cell has counts: a cell drawn without any is drawn again (a few low-depth cells),
+    # so that the draws keep the cells whose states are hardest to learn.
+    for _ in range(100):
+        empty = np.flatnonzero(counts.sum(axis=1) == 0)
+        if not len(empty):
+            break
+        counts[empty] = null_counts(null_fit.means[empty], null_fit.dispersions, groups[empty], rng)
+    keys = [key for key in (labels_key, batch_key) if key is not None]
+    draws = AnnData(X=counts, obs=adata.obs[keys].copy())
+    draws.var_names = adata.var_names.copy()
+    # A cell still without counts (its expected counts all but zero) is left out.
+    return draws[counts.sum(axis=1) > 0].copy()
+
+
+def _dispersion_by_label(adata: AnnData, null_fit, labels_key, batch_key, labels) -> np.ndarray:
+    """Genes x ``labels``: the test's NB dispersion in each type (geometric mean over its batches)."""
+    groups, _ = dispersion_groups(adata, labels_key, batch_key)
+    cell_labels = adata.obs[labels_key].astype(str).to_numpy()
+    log_dispersions = np.log(null_fit.dispersions)
+    columns = [log_dispersions[:, np.unique(groups[cell_labels == label])].mean(axis=1) for label in labels]
+    return np.exp(np.column_stack(columns))
+
+
+def _converged_statistics(table: pd.DataFrame) -> np.ndarray:
+    """The statistics of the fits that converged; NaN for the others (no evidence either way)."""
+    return np.where(table["converged"], table["statistic"], np.nan)
+
+
+def _recalibrate(table: pd.DataFrame, inflation: float) -> None:
+    """P-values of the statistics divided by ``inflation``, and their q-values, in place."""
+    pvalue = boundary_lrt_pvalue(table["statistic"].to_numpy() / inflation)
+    table["pvalue"] = np.where(table["converged"], pvalue, np.nan)
+    table["qvalue"] = benjamini_hochberg(table["pvalue"].to_numpy())
+
+
 def zi_test(
     adata: AnnData,
     *,
@@ -107,6 +191,7 @@ def zi_test(
     by_label: bool = True,
     key_added: str = "zi_test",
     save_means: bool = False,
+    calibration: str = "auto",
     accelerator: str = "auto",
     random_state: int = 0,
     copy: bool = False,
@@ -121,10 +206,17 @@ def zi_test(
     one latent dimension per 50 genes from 3 to 10, as measured in
     ``benchmarks/evaluate_calls.py``). Its mean for every cell and gene is the offset of a
     per-gene likelihood-ratio test of a negative binomial against a zero-inflated negative
-    binomial (:func:`autozi_tutorial.lrt.zinb_lrt`), with one log-mean and one dispersion per
-    cell type and an additive effect per batch. A gene is called when its Benjamini-Hochberg
-    q-value is below ``fdr``. The q-values are approximate: the cell-state means are treated
-    as known, and null genes get p < 0.05 somewhat more often than 5% (``benchmarks/README.md``).
+    binomial (:func:`autozi_tutorial.lrt.zinb_lrt`), with one log-mean per cell type, an
+    additive effect per batch, and one dispersion per cell type and batch. A gene is called
+    when its Benjamini-Hochberg q-value is below ``fdr``.
+
+    The test treats the learned cell-state means as known, which makes its statistics too
+    large for genes without zero inflation. By default the p-values are calibrated by a
+    parametric bootstrap of the whole pipeline (:mod:`autozi_tutorial.tl._calibration`):
+    counts drawn from the fitted NB, in which no gene is zero-inflated, go through the
+    cell-state model and the test again, and the real statistics are divided by how much
+    larger than the null the draws' are (their 95th percentile). This costs a second
+    training of the cell-state model. ``benchmarks/README.md`` measures what it achieves.
 
     Parameters
     ----------
@@ -151,6 +243,10 @@ def zi_test(
     save_means
         Also store the null (NB) fit's expected count per cell and gene in
         ``layers[f"{key_added}_means"]``, for :func:`autozi_tutorial.pl.zero_diagnostic`.
+    calibration
+        ``"auto"`` (default): ``"bootstrap"`` when the cell states are learned, else
+        ``"none"``. ``"none"``: the boundary null's p-values as they are, faster (one
+        training) and too small for null genes.
     accelerator
         Where the cell-state model trains and the test runs: ``"auto"`` (a GPU when there is
         one, or ``$AUTOZI_ACCELERATOR``), ``"cpu"``, ``"gpu"``.
@@ -173,10 +269,17 @@ def zi_test(
           ``_dispersion`` (the NB's theta), ``_converged``, ``_mean_count``;
         - with ``labels_key`` and ``by_label``: ``varm[f"{key_added}_pvalue"]``, ``_qvalue``,
           ``_call``, ``_extra_zeros``, ``_converged``, ``_testable``, ``_mean_count``,
-          ``_dispersion``: genes x cell types DataFrames; a gene without counts in a type is
-          not testable there (NaN, not called);
+          ``_dispersion`` (geometric mean over batches): genes x cell types DataFrames; a gene
+          without counts in a type is not testable there (NaN, not called);
         - ``uns[key_added]``: ``params``, ``cell_state_model`` (settings and device),
-          ``labels`` and package ``versions``.
+          ``dispersion_groups`` (:func:`autozi_tutorial.lrt.dispersion_groups`) and
+          ``group_dispersions`` (genes x groups, the NB's theta),
+          ``calibration`` (``method``; with the bootstrap, the ``inflation`` factor and the
+          ``n_genes`` it was read off, and ``inflation_by_label``, ``n_pairs`` for the
+          per-type test), ``labels`` and package ``versions``.
+
+        ``_statistic`` is the likelihood ratio itself; the p-values are those of the
+        statistic divided by the inflation factor.
 
         A gene without counts, or whose fits did not converge, gets no p-value and is not
         called (a warning names unconverged genes).
@@ -194,19 +297,13 @@ def zi_test(
     >>> azt.get.zi_test_df(adata).query("call")  # doctest: +SKIP
     """
     _check_inputs(adata, layer, labels_key, batch_key, fdr, cell_state_means, key_added, random_state)
+    calibration = _calibration(calibration, cell_state_means)
     target = adata.copy() if copy else adata
     state_model = None
     device: dict[str, str | None] = {"device": "cpu", "device_name": None}
     if cell_state_means is None:
-        callbacks = [TrainingProgress(name="cell states")] if progress else None
-        model = cell_states.fit(
-            target,
-            layer=layer,
-            batch_key=batch_key,
-            random_state=random_state,
-            accelerator=accelerator,
-            callbacks=callbacks,
-        )
+        training = {"batch_key": batch_key, "random_state": random_state, "accelerator": accelerator}
+        model = _train_cell_states(target, layer, progress and "cell states", **training)
         offsets = cell_states.log_means(model)
         device = training_device(model)
         state_model = {
@@ -219,29 +316,39 @@ def zi_test(
     else:
         offsets = _user_log_means(target, cell_state_means)
 
-    keys = {"layer": layer, "batch_key": batch_key, "max_iter": max_iter, "tol": tol}
     # The fits need float64, which Apple's MPS devices lack: there they run on the CPU.
     torch_device = torch.device(device["device"])
     if torch_device.type == "mps":
         torch_device = torch.device("cpu")
-    table, null_fit = zinb_lrt(
-        target,
-        labels_key=labels_key,
-        offsets=offsets,
-        device=torch_device,
-        return_null_fit=True,
-        null_means=save_means,
-        **keys,
-    )
+    labels = _label_order(target, labels_key) if labels_key is not None and by_label else []
+    test = {"labels_key": labels_key, "batch_key": batch_key, "labels": labels, "device": torch_device}
+    test |= {"max_iter": max_iter, "tol": tol}
+    null_means = save_means or calibration == "bootstrap"
+    table, null_fit, by_type = _test(target, layer, offsets, null_means=null_means, **test)
+    settings: dict = {"method": calibration}
+    if calibration == "bootstrap":
+        # Every gene of the draws is non-ZI: their statistics show how far the pipeline's exceed the null.
+        draws = _null_draws(target, null_fit, labels_key, batch_key, random_state)
+        model = _train_cell_states(draws, None, progress and "calibration", **training)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # unconverged draws are left out below
+            draws_offsets = cell_states.log_means(model)
+            null_table, _, null_by_type = _test(draws, None, draws_offsets, null_means=False, **test)
+        settings["inflation"], settings["n_genes"] = inflation_factor(
+            _converged_statistics(null_table), mean_counts(counts_matrix(draws, None))
+        )
+        _recalibrate(table, settings["inflation"])
+        if labels:
+            type_means = group_mean_counts(draws, None, labels_key, labels).T.ravel()
+            settings["inflation_by_label"], settings["n_pairs"] = inflation_factor(
+                _converged_statistics(null_by_type), type_means
+            )
+            _recalibrate(by_type, settings["inflation_by_label"])
+
     table["call"] = (table["qvalue"] < fdr).to_numpy()
     table["mean_count"] = mean_counts(counts_matrix(target, layer))
-    labels: list[str] = []
     per_type: dict[str, pd.DataFrame] = {}
-    if labels_key is not None and by_label:
-        labels = _label_order(target, labels_key)
-        by_type = zinb_lrt_by_label(
-            target, labels_key, offsets=offsets, labels=labels, device=torch_device, **keys
-        )
+    if labels:
         by_type["call"] = (by_type["qvalue"] < fdr).to_numpy()
         type_means = group_mean_counts(target, layer, labels_key, labels)
         by_type["testable"] = type_means.T.ravel() > 0
@@ -249,8 +356,7 @@ def zi_test(
             if name == "mean_count":
                 values = type_means
             elif name == "dispersion":
-                # The dispersion per type of the test over all cells (one per gene without types).
-                values = np.broadcast_to(null_fit.dispersions, (target.n_vars, len(labels)))
+                values = _dispersion_by_label(target, null_fit, labels_key, batch_key, labels)
             else:
                 values = by_type[name].to_numpy().reshape(len(labels), target.n_vars).T
             per_type[name] = pd.DataFrame(np.array(values), index=target.var_names.copy(), columns=labels)
@@ -272,13 +378,16 @@ def zi_test(
                 "fdr": fdr,
                 "by_label": bool(by_label and labels_key is not None),
                 "cell_states": _cell_states_source(cell_state_means),
+                "calibration": calibration,
                 "random_state": random_state,
                 "max_iter": max_iter,
                 "tol": tol,
             },
             "cell_state_model": {**(state_model or {}), **device},
+            "calibration": settings,
             "labels": labels,
             "dispersion_groups": null_fit.dispersion_groups,
+            "group_dispersions": null_fit.dispersions,
             "n_called": int(table["call"].sum()),
             "n_tested": int(table["pvalue"].notna().sum()),
             "n_converged": int(table["converged"].sum()),

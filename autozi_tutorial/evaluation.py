@@ -11,7 +11,7 @@ from anndata import AnnData
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from . import get, tl
-from .lrt import benjamini_hochberg, boundary_lrt_pvalue
+from .lrt import benjamini_hochberg, converged_pvalues
 from .zi import call_zi
 
 #: Default bins of mean count per cell used to break error rates down by expression.
@@ -231,7 +231,7 @@ def score_simulated_genes(
         add_test_columns(table, "zi_test", result)
         # The same run before its calibration: the boundary null's p-values of its statistics.
         raw = result[["statistic", "converged"]].copy()
-        raw["pvalue"] = np.where(raw["converged"], boundary_lrt_pvalue(raw["statistic"].to_numpy()), np.nan)
+        raw["pvalue"] = converged_pvalues(raw["statistic"], raw["converged"])
         raw["qvalue"] = benjamini_hochberg(raw["pvalue"].to_numpy())
         add_test_columns(table, "zi_test_raw", raw)
     if autozi:

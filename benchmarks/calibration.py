@@ -57,7 +57,7 @@ from anndata import AnnData
 from scipy.stats import chi2
 
 import autozi_tutorial as azt
-from autozi_tutorial.lrt import benjamini_hochberg, boundary_lrt_pvalue
+from autozi_tutorial.lrt import benjamini_hochberg, converged_pvalues
 from autozi_tutorial.tl._calibration import inflation_factor, null_counts
 
 SIZES = {
@@ -88,7 +88,7 @@ def _share(pvalues: pd.Series) -> float:
 def _uncalibrated(table: pd.DataFrame) -> pd.DataFrame:
     """The run's statistics with the boundary null's p-values and their q-values."""
     raw = table.copy()
-    raw["pvalue"] = np.where(raw["converged"], boundary_lrt_pvalue(raw["statistic"].to_numpy()), np.nan)
+    raw["pvalue"] = converged_pvalues(raw["statistic"], raw["converged"])
     raw["qvalue"] = benjamini_hochberg(raw["pvalue"].to_numpy())
     raw["call"] = raw["qvalue"] < 0.05
     return raw

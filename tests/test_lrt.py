@@ -20,6 +20,7 @@ from autozi_tutorial.lrt import (
     _solver,
     benjamini_hochberg,
     boundary_lrt_pvalue,
+    converged_pvalues,
     dispersion_groups,
     zinb_lrt,
     zinb_lrt_by_label,
@@ -444,6 +445,11 @@ def test_boundary_pvalue_halves_chi2():
     np.testing.assert_allclose(
         boundary_lrt_pvalue(np.array([0.0, 3.841459, np.nan])), [1.0, 0.025, np.nan], rtol=1e-5
     )
+
+
+def test_converged_pvalues_divide_by_the_inflation_and_skip_unconverged_fits():
+    pvalues = converged_pvalues(np.array([0.0, 7.682918, 5.0]), np.array([True, True, False]), inflation=2.0)
+    np.testing.assert_allclose(pvalues, [1.0, 0.5 * scipy.stats.chi2.sf(3.841459, 1), np.nan], rtol=1e-6)
 
 
 def test_lrt_rejects_non_counts(counts_adata):

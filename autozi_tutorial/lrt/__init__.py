@@ -39,6 +39,7 @@ __all__ = [
     "NullFit",
     "benjamini_hochberg",
     "boundary_lrt_pvalue",
+    "converged_pvalues",
     "dispersion_groups",
     "zinb_lrt",
     "zinb_lrt_by_label",
@@ -61,6 +62,16 @@ def boundary_lrt_pvalue(statistic: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         pvalue = np.where(statistic > 0, 0.5 * chi2.sf(np.clip(statistic, 0.0, None), df=1), 1.0)
     return np.where(np.isnan(statistic), np.nan, pvalue)
+
+
+def converged_pvalues(statistic: np.ndarray, converged: np.ndarray, inflation: float = 1.0) -> np.ndarray:
+    """P-values of ``statistic / inflation`` under the boundary null where the fits converged.
+
+    A fit that did not reach its optimum is no evidence either way: NaN there (never called).
+    ``inflation`` is the ZI test's calibration factor (1: the boundary null as it is).
+    """
+    pvalue = boundary_lrt_pvalue(np.asarray(statistic, dtype=np.float64) / inflation)
+    return np.where(np.asarray(converged, dtype=bool), pvalue, np.nan)
 
 
 @dataclass
@@ -264,9 +275,7 @@ def zinb_lrt(
         parts.append(part)
     table = pd.concat(parts, ignore_index=True).astype({"converged": bool})
     table.insert(0, "gene", adata.var_names.to_numpy(dtype=str))
-    # A fit that did not reach its optimum is no evidence either way: no p-value, never called.
-    pvalue = boundary_lrt_pvalue(table["statistic"].to_numpy())
-    table.insert(2, "pvalue", np.where(table["converged"], pvalue, np.nan))
+    table.insert(2, "pvalue", converged_pvalues(table["statistic"], table["converged"]))
     table.insert(3, "qvalue", benjamini_hochberg(table["pvalue"].to_numpy()))
     unconverged = table.loc[~table["converged"], "gene"].tolist()
     if unconverged:

@@ -12,7 +12,7 @@ from anndata import AnnData
 
 from .. import cell_states
 from ..devices import training_device
-from ..lrt import benjamini_hochberg, boundary_lrt_pvalue, dispersion_groups, zinb_lrt, zinb_lrt_by_label
+from ..lrt import benjamini_hochberg, converged_pvalues, dispersion_groups, zinb_lrt, zinb_lrt_by_label
 from ..progress import TrainingProgress
 from ..validation import InputDataError, counts_matrix, validate_counts, validate_obs_key
 from ._calibration import inflation_factor, null_counts
@@ -175,8 +175,7 @@ def _converged_statistics(table: pd.DataFrame) -> np.ndarray:
 
 def _recalibrate(table: pd.DataFrame, inflation: float) -> None:
     """P-values of the statistics divided by ``inflation``, and their q-values, in place."""
-    pvalue = boundary_lrt_pvalue(table["statistic"].to_numpy() / inflation)
-    table["pvalue"] = np.where(table["converged"], pvalue, np.nan)
+    table["pvalue"] = converged_pvalues(table["statistic"], table["converged"], inflation)
     table["qvalue"] = benjamini_hochberg(table["pvalue"].to_numpy())
 
 

@@ -4,22 +4,24 @@ The diagnosis behind the ZI test's calibration (issue 17), on simulated designs 
 truth, each through the public tool:
 
 - **calibrated**: :func:`autozi_tutorial.tl.zi_test` as users run it: cell states learned
-  by its NB-scVI model, p-values calibrated by the parametric bootstrap of the pipeline;
+  by its NB-scVI model, p-values calibrated by the larger of the parametric bootstrap's and
+  the empirical null's inflation factors;
 - **uncalibrated**: the same run's statistics with the boundary null's p-values (what the
-  test gave before its calibration);
+  test gave before its calibration), and **bootstrap factor only** / **empirical factor
+  only**: the same statistics divided by one of the two factors;
 - **true means** (designs that keep them): the true per-cell means given as
   ``cell_state_means``, an oracle: the test alone, without the error of estimated cell states;
   with batches, also with one dispersion per cell type instead of one per type and batch;
-- **bootstrap draws**: counts drawn from the calibrated run's fitted NB (every gene non-ZI
-  by construction), tested again with learned cell states and no calibration: the check that
-  the share of small p-values on such draws matches the share among the real null genes,
-  which is what lets the pipeline measure its own miscalibration.
+- **bootstrap draws**: counts drawn from the calibrated run's fitted NB as the tool draws
+  them (every gene non-ZI by construction), tested again with learned cell states and no
+  calibration: does the share of small p-values on such draws match the share among the real
+  null genes, which is what would let the pipeline measure its own miscalibration?
 
 Among expressed genes (mean count > 1, spike-ins left out) without zero inflation it reports
 the share of p < 0.05 (nominal 0.05), overall, by expression bin and, on the trajectory, for
 static and switching genes; among expressed genes, the calls, false calls, realised FDR and
 TPR; how far the null fit's means are from the true ones (median absolute log ratio per
-gene); and the inflation factor.
+gene); and the inflation factors.
 
 ``--factor-noise`` measures, without training, how noisy the inflation factor read off one
 draw is, on statistics that are exactly 1.3 times the boundary null. ``--cost`` times the test
@@ -57,8 +59,9 @@ from anndata import AnnData
 from scipy.stats import chi2
 
 import autozi_tutorial as azt
-from autozi_tutorial.lrt import benjamini_hochberg, converged_pvalues
-from autozi_tutorial.tl._calibration import inflation_factor, null_counts
+from autozi_tutorial.lrt import NullFit, benjamini_hochberg, boundary_lrt_statistic, converged_pvalues
+from autozi_tutorial.tl._calibration import empirical_inflation, inflation_factor
+from autozi_tutorial.tl._zi_test import _null_draws
 
 SIZES = {
     "trajectory": {"full": (4_000, 1_000), "quick": (1_500, 300)},
@@ -68,6 +71,8 @@ SIZES = {
 }
 BINS = (1.0, 3.0, 10.0, np.inf)
 GENE_COUNTS = {"full": (300, 1_000, 2_000), "quick": (100, 200, 300)}
+#: The two inflation factors of the tool's calibration.
+PARTS = ("bootstrap", "empirical")
 
 
 def _simulate(design: str, quick: bool) -> tuple[AnnData, str | None]:
@@ -85,26 +90,22 @@ def _share(pvalues: pd.Series) -> float:
     return float((pvalues < 0.05).mean()) if len(pvalues) else float("nan")
 
 
-def _uncalibrated(table: pd.DataFrame) -> pd.DataFrame:
-    """The run's statistics with the boundary null's p-values and their q-values."""
-    raw = table.copy()
-    raw["pvalue"] = converged_pvalues(raw["statistic"], raw["converged"])
-    raw["qvalue"] = benjamini_hochberg(raw["pvalue"].to_numpy())
-    raw["call"] = raw["qvalue"] < 0.05
-    return raw
+def _with_factor(table: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """The run's statistics divided by ``factor`` (1: uncalibrated): p-values, q-values, calls."""
+    result = table.copy()
+    result["pvalue"] = converged_pvalues(result["statistic"], result["converged"], factor)
+    result["qvalue"] = benjamini_hochberg(result["pvalue"].to_numpy())
+    result["call"] = result["qvalue"] < 0.05
+    return result
 
 
 def _draws(adata: AnnData, key: str, batch_key: str | None) -> AnnData:
-    """Counts drawn from the fitted NB of ``zi_test(..., save_means=True)`` with cell types."""
-    labels = adata.uns[key]["labels"]
-    groups = pd.Categorical(adata.obs["cell_type"].astype(str), categories=labels).codes
-    means, dispersions = adata.layers[f"{key}_means"], adata.varm[f"{key}_dispersion"]
-    counts = null_counts(means, dispersions, groups, np.random.default_rng(1))
-    keys = ["cell_type"] + ([batch_key] if batch_key else [])
-    draws = AnnData(X=counts, obs=adata.obs[keys].copy())
-    draws.var_names = adata.var_names.copy()
+    """The bootstrap's data, as the tool draws it, from the fitted NB of ``zi_test(..., save_means=True)``."""
+    settings = adata.uns[key]
+    fit = NullFit(adata.layers[f"{key}_means"], settings["group_dispersions"], settings["dispersion_groups"])
+    draws = _null_draws(adata, fit, "cell_type", batch_key, random_state=1)
     draws.layers["counts"] = draws.X.copy()
-    return draws[counts.sum(axis=1) > 0].copy()
+    return draws
 
 
 def _summary(table: pd.DataFrame, var: pd.DataFrame, expressed: np.ndarray) -> dict:
@@ -141,9 +142,21 @@ def measure(design: str, quick: bool) -> dict:
     calibrated = azt.get.zi_test_df(adata, "run")
     expressed = (calibrated["mean_count"] > 1).to_numpy() & ~adata.var["spike_in"].to_numpy()
     result["calibrated"] = _summary(calibrated, adata.var, expressed)
-    result["uncalibrated"] = _summary(_uncalibrated(calibrated), adata.var, expressed)
+    result["uncalibrated"] = _summary(_with_factor(calibrated, 1.0), adata.var, expressed)
+    for part in PARTS:
+        factor = result["calibration"][part]["inflation"]
+        result[f"{part} factor only"] = _summary(_with_factor(calibrated, factor), adata.var, expressed)
     by_type = azt.get.zi_test_df(adata, "run", by_label=True)
     result["calibrated_by_label"] = _by_label(by_type, adata)
+    # The per-type statistics, back from their p-values: uncalibrated, and divided by the
+    # empirical null's factor read off the pairs, which the tool does not use per type.
+    factor = result["calibration"]["inflation_by_label"]
+    by_type["statistic"] = factor * boundary_lrt_statistic(by_type["pvalue"].clip(lower=1e-300))
+    converged = np.where(by_type["converged"], by_type["statistic"], np.nan)
+    empirical, _ = empirical_inflation(converged, by_type["mean_count"])
+    result["empirical factor by label, not used"] = empirical
+    for arm, factor in {"uncalibrated": 1.0, "empirical factor only": empirical}.items():
+        result[f"{arm} by label"] = _by_label(_with_factor(by_type, factor), adata)
     if "mean_true" in adata.layers:
         fitted = np.asarray(adata.layers["run_means"], dtype=np.float64)
         truth = np.asarray(adata.layers["mean_true"], dtype=np.float64)
@@ -187,12 +200,14 @@ def gene_counts(quick: bool) -> dict:
     sizes = GENE_COUNTS["quick" if quick else "full"]
     adata = azt.simulate_trajectory(n_cells=n_cells, n_genes=sizes[-1], seed=0)
     order = np.argsort(-np.asarray(adata.layers["counts"].mean(axis=0)).ravel(), kind="stable")
-    calls = {}
+    calls, factors = {}, {}
     for size in sizes:
         kept = adata[:, np.sort(order[:size])].copy()
         kept = kept[np.asarray(kept.layers["counts"].sum(axis=1)).ravel() > 0].copy()
         azt.tl.zi_test(kept, layer="counts", labels_key="cell_type", by_label=False)
         calls[size] = azt.get.zi_test_df(kept).set_index("gene")["call"]
+        settings = kept.uns["zi_test"]["calibration"]
+        factors[str(size)] = {part: settings[part]["inflation"] for part in PARTS}
     common = calls[sizes[0]].index
     agree = {
         f"{a} vs {b}": float((calls[a].loc[common] == calls[b].loc[common]).mean())
@@ -204,6 +219,7 @@ def gene_counts(quick: bool) -> dict:
         "common_genes": len(common),
         "calls_among_common": {str(size): int(calls[size].loc[common].sum()) for size in sizes},
         "same_call_share": agree,
+        "inflation_factors": factors,
     }
 
 

@@ -1,4 +1,4 @@
-"""The ZI test's bootstrap calibration: its draws, its inflation factor, and the tool using them."""
+"""The ZI test's calibration: the bootstrap's draws, the inflation factors, and the tool using them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,15 @@ from scipy.stats import chi2
 
 import autozi_tutorial as azt
 from autozi_tutorial import cell_states
-from autozi_tutorial.lrt import boundary_lrt_pvalue
-from autozi_tutorial.tl._calibration import NULL_QUANTILE_95, inflation_factor, null_counts
+from autozi_tutorial.lrt import boundary_lrt_pvalue, converged_pvalues
+from autozi_tutorial.tl._calibration import (
+    CLEAR_EVIDENCE,
+    EMPIRICAL_MIN_GENES,
+    NULL_QUANTILE_95,
+    empirical_inflation,
+    inflation_factor,
+    null_counts,
+)
 
 
 def _boundary_null(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -68,11 +75,33 @@ def test_inflation_factor_reads_the_expressed_genes_when_there_are_enough():
     assert inflation_factor(np.full(3, np.nan), np.ones(3)) == (1.0, 0)
 
 
+def test_the_empirical_null_leaves_clearly_zero_inflated_genes_out():
+    rng = np.random.default_rng(4)
+    # 400 null genes with statistics 1.5 x the boundary null, 200 zero-inflated with large ones.
+    null = 1.5 * _boundary_null(400, rng)
+    zero_inflated = rng.uniform(CLEAR_EVIDENCE, 500.0, 200)
+    statistics = np.concatenate([null, zero_inflated])
+    expressed = np.full(statistics.size, 5.0)
+    factor, used = empirical_inflation(statistics, expressed)
+    assert used == int((null < CLEAR_EVIDENCE).sum()) and factor == pytest.approx(1.5, rel=0.15)
+    # Read over every gene, the zero-inflated ones would make the factor many times too large.
+    assert inflation_factor(statistics, expressed)[0] > 5.0
+
+
+def test_the_empirical_null_needs_enough_genes():
+    rng = np.random.default_rng(5)
+    few = 3.0 * _boundary_null(EMPIRICAL_MIN_GENES - 1, rng)
+    assert empirical_inflation(few, np.full(few.size, 5.0)) == (1.0, few.size)
+    enough = 3.0 * _boundary_null(EMPIRICAL_MIN_GENES, rng)
+    assert empirical_inflation(enough, np.full(enough.size, 5.0))[0] > 1.5
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"calibration": "permutation"}, "calibration must be one of"),
-        ({"calibration": "bootstrap", "cell_state_means": "library_size"}, "nothing to learn|none to learn"),
+        ({"calibration": "bootstrap", "cell_state_means": "library_size"}, "none to learn"),
+        ({"calibration": "bootstrap+empirical", "cell_state_means": "library_size"}, "none to learn"),
     ],
 )
 def test_unusable_calibrations_are_refused_before_training(counts_adata, monkeypatch, kwargs, message):
@@ -92,6 +121,32 @@ def test_given_means_are_not_recalibrated(counts_adata):
     )
 
 
+def test_the_empirical_null_alone_needs_no_second_training(counts_adata, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("trained a cell-state model")
+
+    monkeypatch.setattr(cell_states, "fit", refuse)
+    result = azt.tl.zi_test(
+        counts_adata,
+        layer="counts",
+        labels_key="cell_type",
+        cell_state_means="library_size",
+        calibration="empirical",
+        copy=True,
+    )
+    settings = result.uns["zi_test"]["calibration"]
+    assert settings["method"] == "empirical" and "bootstrap" not in settings
+    assert settings["inflation"] == settings["empirical"]["inflation"] >= 1.0
+    assert settings["inflation_by_label"] == 1.0  # no empirical factor per type
+    table = azt.get.zi_test_df(result)
+    statistics = np.where(table["converged"], table["statistic"], np.nan)
+    expected = empirical_inflation(statistics, table["mean_count"])
+    assert (settings["inflation"], settings["empirical"]["n_genes"]) == pytest.approx(expected)
+    np.testing.assert_allclose(
+        table["pvalue"], boundary_lrt_pvalue(table["statistic"].to_numpy() / settings["inflation"])
+    )
+
+
 @pytest.fixture(scope="module")
 def calibrated():
     """The tool, calibrated, on null counts: 1,000 cells x 300 genes in 3 types, no zero inflation."""
@@ -100,11 +155,17 @@ def calibrated():
     return adata
 
 
-def test_the_tool_divides_the_statistics_by_the_bootstrap_inflation(calibrated):
+def test_the_tool_divides_the_statistics_by_the_larger_factor(calibrated):
     settings = calibrated.uns["zi_test"]["calibration"]
-    assert settings["method"] == calibrated.uns["zi_test"]["params"]["calibration"] == "bootstrap"
-    assert settings["inflation"] >= 1.0 and settings["inflation_by_label"] >= 1.0
-    assert 20 <= settings["n_genes"] <= calibrated.n_vars
+    assert settings["method"] == calibrated.uns["zi_test"]["params"]["calibration"] == "bootstrap+empirical"
+    parts = [settings["bootstrap"]["inflation"], settings["empirical"]["inflation"]]
+    assert min(parts) >= 1.0 and settings["inflation"] == max(parts)
+    # Per type, the bootstrap's factor alone.
+    assert "inflation_by_label" not in settings["empirical"]
+    assert settings["inflation_by_label"] == settings["bootstrap"]["inflation_by_label"] >= 1.0
+    assert 20 <= settings["bootstrap"]["n_genes"] <= calibrated.n_vars
+    # Enough genes for the empirical null to be read at all (else its factor is 1 by rule).
+    assert EMPIRICAL_MIN_GENES <= settings["empirical"]["n_genes"] <= calibrated.n_vars
     table = azt.get.zi_test_df(calibrated)
     expected = boundary_lrt_pvalue(table["statistic"].to_numpy() / settings["inflation"])
     np.testing.assert_allclose(table["pvalue"], expected)
@@ -137,3 +198,63 @@ def test_the_draws_keep_every_cell_and_leave_unconverged_fits_out():
     assert draws.n_obs == n_cells and (np.asarray(draws.X.sum(axis=1)).ravel() > 0).all()
     table = pd.DataFrame({"statistic": [3.0, 40.0], "converged": [True, False]})
     np.testing.assert_array_equal(_converged_statistics(table), [3.0, np.nan])
+
+
+def _benchmark(name: str):
+    """A script of ``benchmarks/`` as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_recalibrates_stored_runs_as_the_tool_calibrates():
+    """``evaluate_calls.py --recalibrate``: a run calibrated by the bootstrap alone gets the larger factor."""
+    evaluate_calls = _benchmark("evaluate_calls")
+    rng = np.random.default_rng(6)
+    n_null, n_zi = 300, 60
+    raw = np.concatenate([1.6 * _boundary_null(n_null, rng), rng.uniform(30.0, 200.0, n_zi)])
+    converged = np.ones(raw.size, dtype=bool)
+    converged[0] = False
+    bootstrap = 1.2
+    table = pd.DataFrame(
+        {
+            "zi_true": np.arange(raw.size) >= n_null,
+            "spike_in": False,
+            "mean_counts": 3.0,
+            "zi_test_raw_score": -np.log10(converged_pvalues(raw, converged)),
+            "zi_test_raw_converged": converged,
+            "zi_test_score": -np.log10(converged_pvalues(raw, converged, bootstrap)),
+            "zi_test_converged": converged,
+            "zi_test_qvalue": 1.0,
+            "zi_test_call": False,
+        },
+        index=[f"gene{i}" for i in range(raw.size)],
+    )
+    table[["zi_test_raw_score", "zi_test_score"]] = table[["zi_test_raw_score", "zi_test_score"]].fillna(0.0)
+    recalibrated, factors = evaluate_calls.recalibrate(table)
+    part = factors["0.0"]
+    assert part["bootstrap"] == pytest.approx(bootstrap, rel=1e-6)
+    empirical, _ = empirical_inflation(np.where(converged, raw, np.nan), table["mean_counts"])
+    assert part["empirical"] == pytest.approx(empirical, rel=1e-6)
+    assert part["empirical"] > bootstrap  # so the empirical factor is the one applied
+    expected = converged_pvalues(raw, converged, part["empirical"])
+    np.testing.assert_allclose(10.0 ** -recalibrated["zi_test_score"].to_numpy()[1:], expected[1:], rtol=1e-6)
+    assert recalibrated["zi_test_call"].to_numpy()[n_null:].all()
+    # A pooled design: each part (replicate) gets its own factors and its own q-values.
+    second = table.assign(zi_test_score=-np.log10(converged_pvalues(raw, converged, 3.0))).fillna(0.0)
+    parts = {"a": table, "b": second}
+    pooled = pd.concat([part.rename(index=lambda g, n=name: f"{n}:{g}") for name, part in parts.items()])
+    pooled_recalibrated, pooled_factors = evaluate_calls.recalibrate(pooled)
+    assert pooled_factors["a"]["bootstrap"] == pytest.approx(bootstrap, rel=1e-6)
+    assert pooled_factors["b"]["bootstrap"] == pytest.approx(3.0, rel=1e-6)
+    first_part = pooled_recalibrated.loc[[f"a:{gene}" for gene in table.index], "zi_test_score"]
+    np.testing.assert_allclose(first_part, recalibrated["zi_test_score"])
+    # The former columns are kept; a table is recalibrated once.
+    np.testing.assert_array_equal(recalibrated["zi_test_bootstrap_score"], table["zi_test_score"])
+    with pytest.raises(ValueError, match="already recalibrated"):
+        evaluate_calls.recalibrate(recalibrated)

@@ -20,6 +20,7 @@ from autozi_tutorial.lrt import (
     _solver,
     benjamini_hochberg,
     boundary_lrt_pvalue,
+    boundary_lrt_statistic,
     converged_pvalues,
     dispersion_groups,
     zinb_lrt,
@@ -445,6 +446,13 @@ def test_boundary_pvalue_halves_chi2():
     np.testing.assert_allclose(
         boundary_lrt_pvalue(np.array([0.0, 3.841459, np.nan])), [1.0, 0.025, np.nan], rtol=1e-5
     )
+
+
+def test_boundary_statistic_inverts_the_pvalue():
+    statistics = np.array([0.0, 0.3, 3.841459, 40.0, np.nan])
+    np.testing.assert_allclose(boundary_lrt_statistic(boundary_lrt_pvalue(statistics)), statistics, rtol=1e-9)
+    # p-values of 0.5 and above (a statistic of 0 gives p = 1) come back as 0.
+    np.testing.assert_array_equal(boundary_lrt_statistic(np.array([0.5, 0.7, 1.0])), [0.0, 0.0, 0.0])
 
 
 def test_converged_pvalues_divide_by_the_inflation_and_skip_unconverged_fits():

@@ -39,6 +39,7 @@ __all__ = [
     "NullFit",
     "benjamini_hochberg",
     "boundary_lrt_pvalue",
+    "boundary_lrt_statistic",
     "converged_pvalues",
     "dispersion_groups",
     "zinb_lrt",
@@ -62,6 +63,18 @@ def boundary_lrt_pvalue(statistic: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         pvalue = np.where(statistic > 0, 0.5 * chi2.sf(np.clip(statistic, 0.0, None), df=1), 1.0)
     return np.where(np.isnan(statistic), np.nan, pvalue)
+
+
+def boundary_lrt_statistic(pvalue: np.ndarray) -> np.ndarray:
+    """The likelihood ratio whose :func:`boundary_lrt_pvalue` is ``pvalue``: 0 from 0.5 up; NaN stays NaN.
+
+    For statistics stored only as p-values (the benchmarks' tables); a p-value clipped at a
+    floor gives the statistic of the floor.
+    """
+    pvalue = np.asarray(pvalue, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        statistic = np.where(pvalue < 0.5, chi2.isf(np.clip(2.0 * pvalue, 0.0, 1.0), df=1), 0.0)
+    return np.where(np.isnan(pvalue), np.nan, statistic)
 
 
 def converged_pvalues(statistic: np.ndarray, converged: np.ndarray, inflation: float = 1.0) -> np.ndarray:

@@ -15,13 +15,14 @@ from ..devices import training_device
 from ..lrt import benjamini_hochberg, converged_pvalues, dispersion_groups, zinb_lrt, zinb_lrt_by_label
 from ..progress import TrainingProgress
 from ..validation import InputDataError, counts_matrix, validate_counts, validate_obs_key
-from ._calibration import inflation_factor, null_counts
+from ._calibration import empirical_inflation, inflation_factor, null_counts
 from ._common import check_key_added, group_mean_counts, mean_counts, package_versions, plain
 
 #: ``cell_state_means`` value for a test that knows each cell's library size only.
 LIBRARY_SIZE = "library_size"
-#: ``calibration`` values: ``"auto"`` is ``"bootstrap"`` with learned cell states, else ``"none"``.
-CALIBRATIONS = ("auto", "bootstrap", "none")
+#: ``calibration`` values. ``"auto"``: ``"bootstrap+empirical"`` with learned cell states, else
+#: ``"none"``; with both, the statistics are divided by the larger of the two factors.
+CALIBRATIONS = ("auto", "bootstrap+empirical", "bootstrap", "empirical", "none")
 #: Columns written to ``var`` (``<key_added>_<column>``), from the engine's table.
 VAR_COLUMNS = (
     "pvalue",
@@ -38,16 +39,17 @@ VARM_TABLES = ("pvalue", "qvalue", "call", "extra_zeros", "converged", "testable
 
 
 def _calibration(calibration, cell_state_means) -> str:
-    """The calibration the run uses, ``"bootstrap"`` or ``"none"``; a clear error for one it cannot use."""
+    """The calibration the run uses (never ``"auto"``); a clear error for one it cannot use."""
     if calibration not in CALIBRATIONS:
         raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}.")
-    if calibration == "bootstrap" and cell_state_means is not None:
+    if "bootstrap" in calibration and cell_state_means is not None:
         raise ValueError(
-            "calibration='bootstrap' recalibrates the test for the error of learned cell states; "
-            "with cell_state_means given there is none to learn. Use calibration='none' (or 'auto')."
+            f"calibration={calibration!r} recalibrates the test for the error of learned cell states "
+            "by learning them again; with cell_state_means given there is none to learn. Use "
+            "calibration='empirical', 'none' or 'auto'."
         )
     if calibration == "auto":
-        return "bootstrap" if cell_state_means is None else "none"
+        return "bootstrap+empirical" if cell_state_means is None else "none"
     return calibration
 
 
@@ -173,6 +175,16 @@ def _converged_statistics(table: pd.DataFrame) -> np.ndarray:
     return np.where(table["converged"], table["statistic"], np.nan)
 
 
+def _factors(estimate, table, means, by_type, type_means) -> dict:
+    """One calibration's inflation factors (``estimate``: its estimator) over all cells and per type."""
+    factor, genes = estimate(_converged_statistics(table), means)
+    factors = {"inflation": factor, "n_genes": genes}
+    if by_type is not None:
+        factor, pairs = estimate(_converged_statistics(by_type), type_means.T.ravel())
+        factors |= {"inflation_by_label": factor, "n_pairs": pairs}
+    return factors
+
+
 def _recalibrate(table: pd.DataFrame, inflation: float) -> None:
     """P-values of the statistics divided by ``inflation``, and their q-values, in place."""
     table["pvalue"] = converged_pvalues(table["statistic"], table["converged"], inflation)
@@ -210,12 +222,17 @@ def zi_test(
     when its Benjamini-Hochberg q-value is below ``fdr``.
 
     The test treats the learned cell-state means as known, which makes its statistics too
-    large for genes without zero inflation. By default the p-values are calibrated by a
-    parametric bootstrap of the whole pipeline (:mod:`autozi_tutorial.tl._calibration`):
-    counts drawn from the fitted NB, in which no gene is zero-inflated, go through the
-    cell-state model and the test again, and the real statistics are divided by how much
-    larger than the null the draws' are (their 95th percentile). This costs a second
-    training of the cell-state model. ``benchmarks/README.md`` measures what it achieves.
+    large for genes without zero inflation. By default its p-values are calibrated
+    (:mod:`autozi_tutorial.tl._calibration`) by the larger of two factors: a parametric
+    bootstrap of the whole pipeline (counts drawn from the fitted NB, in which no gene is
+    zero-inflated, go through the cell-state model and the test again; the factor is how much
+    larger than the null their statistics are, at the 95th percentile), and an empirical null
+    (the same factor read off the real genes' statistics, leaving out those with overwhelming
+    evidence). The statistics are divided by it before their p-values are computed. The
+    per-type test has its own bootstrap factor and no empirical one (zero inflation within
+    a type has too little evidence for it). The bootstrap costs a second training of the
+    cell-state model; the empirical null costs nothing. ``benchmarks/README.md`` measures
+    what they achieve.
 
     Parameters
     ----------
@@ -243,9 +260,11 @@ def zi_test(
         Also store the null (NB) fit's expected count per cell and gene in
         ``layers[f"{key_added}_means"]``, for :func:`autozi_tutorial.pl.zero_diagnostic`.
     calibration
-        ``"auto"`` (default): ``"bootstrap"`` when the cell states are learned, else
-        ``"none"``. ``"none"``: the boundary null's p-values as they are, faster (one
-        training) and too small for null genes.
+        ``"auto"`` (default): ``"bootstrap+empirical"`` when the cell states are learned, else
+        ``"none"``. ``"bootstrap"`` or ``"empirical"``: one of the two factors alone (the
+        bootstrap needs learned cell states; with the empirical null alone the per-type test
+        is not calibrated). ``"none"``: the boundary null's p-values as they are, too small
+        for null genes with learned cell states.
     accelerator
         Where the cell-state model trains and the test runs: ``"auto"`` (a GPU when there is
         one, or ``$AUTOZI_ACCELERATOR``), ``"cpu"``, ``"gpu"``.
@@ -273,9 +292,10 @@ def zi_test(
         - ``uns[key_added]``: ``params``, ``cell_state_model`` (settings and device),
           ``dispersion_groups`` (:func:`autozi_tutorial.lrt.dispersion_groups`) and
           ``group_dispersions`` (genes x groups, the NB's theta),
-          ``calibration`` (``method``; with the bootstrap, the ``inflation`` factor and the
-          ``n_genes`` it was read off, and ``inflation_by_label``, ``n_pairs`` for the
-          per-type test), ``labels`` and package ``versions``.
+          ``calibration`` (``method``; unless ``"none"``, the ``inflation`` factor applied and,
+          per type, ``inflation_by_label``; for each of ``"bootstrap"`` and ``"empirical"``
+          used, its own ``inflation`` and the ``n_genes`` it was read off; the bootstrap's
+          also ``inflation_by_label`` and ``n_pairs``), ``labels`` and package ``versions``.
 
         ``_statistic`` is the likelihood ratio itself; the p-values are those of the
         statistic divided by the inflation factor.
@@ -322,10 +342,12 @@ def zi_test(
     labels = _label_order(target, labels_key) if labels_key is not None and by_label else []
     test = {"labels_key": labels_key, "batch_key": batch_key, "labels": labels, "device": torch_device}
     test |= {"max_iter": max_iter, "tol": tol}
-    null_means = save_means or calibration == "bootstrap"
+    null_means = save_means or "bootstrap" in calibration
     table, null_fit, by_type = _test(target, layer, offsets, null_means=null_means, **test)
+    table["mean_count"] = mean_counts(counts_matrix(target, layer))
+    type_means = group_mean_counts(target, layer, labels_key, labels) if labels else None
     settings: dict = {"method": calibration}
-    if calibration == "bootstrap":
+    if "bootstrap" in calibration:
         # Every gene of the draws is non-ZI: their statistics show how far the pipeline's exceed the null.
         draws = _null_draws(target, null_fit, labels_key, batch_key, random_state)
         model = _train_cell_states(draws, None, progress and "calibration", **training)
@@ -333,23 +355,25 @@ def zi_test(
             warnings.simplefilter("ignore", RuntimeWarning)  # unconverged draws are left out below
             draws_offsets = cell_states.log_means(model)
             null_table, _, null_by_type = _test(draws, None, draws_offsets, null_means=False, **test)
-        settings["inflation"], settings["n_genes"] = inflation_factor(
-            _converged_statistics(null_table), mean_counts(counts_matrix(draws, None))
-        )
-        _recalibrate(table, settings["inflation"])
-        if labels:
-            type_means = group_mean_counts(draws, None, labels_key, labels).T.ravel()
-            settings["inflation_by_label"], settings["n_pairs"] = inflation_factor(
-                _converged_statistics(null_by_type), type_means
-            )
-            _recalibrate(by_type, settings["inflation_by_label"])
+        draws_means = mean_counts(counts_matrix(draws, None))
+        draws_type_means = group_mean_counts(draws, None, labels_key, labels) if labels else None
+        null_tables = (null_table, draws_means, null_by_type, draws_type_means)
+        settings["bootstrap"] = _factors(inflation_factor, *null_tables)
+    if "empirical" in calibration:
+        # Over all cells only: within a type the zero-inflated pairs have less evidence, and the
+        # empirical null read off the pairs was far too large (module docstring).
+        settings["empirical"] = _factors(empirical_inflation, table, table["mean_count"], None, None)
+    if calibration != "none":
+        for name, frame in (("inflation", table), ("inflation_by_label", by_type)):
+            if frame is not None:
+                parts = [part[name] for part in settings.values() if isinstance(part, dict) and name in part]
+                settings[name] = max(parts, default=1.0)
+                _recalibrate(frame, settings[name])
 
     table["call"] = (table["qvalue"] < fdr).to_numpy()
-    table["mean_count"] = mean_counts(counts_matrix(target, layer))
     per_type: dict[str, pd.DataFrame] = {}
     if labels:
         by_type["call"] = (by_type["qvalue"] < fdr).to_numpy()
-        type_means = group_mean_counts(target, layer, labels_key, labels)
         by_type["testable"] = type_means.T.ravel() > 0
         for name in VARM_TABLES:
             if name == "mean_count":

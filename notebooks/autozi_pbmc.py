@@ -287,9 +287,9 @@ else:
 # It then discounts all evidence by the larger of the two excesses. A gene is called when its
 # q-value (its p-value adjusted for testing hundreds of genes at once) is below 0.05, which
 # aims to keep false calls to about 5% of the genes called. On the project's simulated
-# counts, where the answer is known, at most 3% of the calls were false on every kind of data
-# tried, including data drawn after the method was fixed (`benchmarks/README.md`). Still, read
-# a single call as a lead.
+# counts, where the answer is known, no more than about 3% of the calls were false on any kind
+# of data tried, including data drawn after the method was fixed (`benchmarks/README.md`).
+# Still, read a single call as a lead.
 
 # %%
 azt.tl.zi_test(

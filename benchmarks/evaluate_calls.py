@@ -132,6 +132,13 @@ def _pooled(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     )
 
 
+def _parts(table: pd.DataFrame) -> np.ndarray:
+    """Each gene's run: its part (replicate or PLN share) in a pooled design's table, else "0.0"."""
+    if not table.index.str.contains(":").all():  # pooled: "<replicate or share>:<gene>"
+        return np.full(len(table), "0.0")
+    return table.index.str.split(":").str[0].to_numpy()
+
+
 def _score_design(design: str, args: argparse.Namespace, seeds: list[int], max_epochs: int) -> pd.DataFrame:
     quick = args.quick
     n_cells, n_genes = (1_500, 300) if quick else (3_000, 500)
@@ -230,8 +237,7 @@ def recalibrate(table: pd.DataFrame, **empirical) -> tuple[pd.DataFrame, dict]:
     table = table.copy()
     for column in ("qvalue", "score", "call", "converged"):
         table[f"zi_test_bootstrap_{column}"] = table[f"zi_test_{column}"]
-    pooled = table.index.str.contains(":").all()  # "<replicate or share>:<gene>"
-    parts = table.index.str.split(":").str[0] if pooled else np.zeros(len(table))
+    parts = _parts(table)
     factors, recalibrated = {}, []
     for part in pd.unique(parts):
         rows = table[parts == part].copy()
@@ -246,7 +252,7 @@ def recalibrate(table: pd.DataFrame, **empirical) -> tuple[pd.DataFrame, dict]:
         result["qvalue"] = benjamini_hochberg(result["pvalue"].to_numpy())
         add_test_columns(rows, "zi_test", result)
         recalibrated.append(rows)
-        factors[str(part)] = {"bootstrap": bootstrap, "empirical": empirical_factor, "n_genes": n_genes}
+        factors[part] = {"bootstrap": bootstrap, "empirical": empirical_factor, "n_genes": n_genes}
     table = pd.concat(recalibrated)
     if "autozi_call" in table:
         table["agreement_call"] = table["autozi_call"] & table["zi_test_call"]
@@ -314,14 +320,13 @@ def _design_report(table: pd.DataFrame) -> dict:
 def _empirical_contamination(table: pd.DataFrame) -> dict:
     """Per run (part of a pooled design): the empirical null's factor as the tool reads it, over
     every gene, and as it would read it without the zero-inflated genes and spike-ins among them."""
-    pooled = table.index.str.contains(":").all()
-    parts = table.index.str.split(":").str[0] if pooled else np.zeros(len(table))
+    parts = _parts(table)
     result = {}
     for part in pd.unique(parts):
         rows = table[parts == part]
         raw = _statistics(rows["zi_test_raw_score"], rows["zi_test_raw_converged"])
         null = (~rows["zi_true"] & ~rows["spike_in"]).to_numpy()
-        result[str(part)] = {
+        result[part] = {
             "all_genes": empirical_inflation(raw, rows["mean_counts"])[0],
             "genes_without_zero_inflation": empirical_inflation(raw[null], rows["mean_counts"][null])[0],
         }
@@ -354,7 +359,7 @@ def _recommended_detail(table: pd.DataFrame, test: str) -> dict:
     all_false = int(biological.loc[~biological["zi_true"], call].sum())
     pvalues = 10.0 ** -expressed[score].to_numpy()
     refiltered = benjamini_hochberg(pvalues) < 0.05
-    pooled = expressed.index.str.contains(":").all()  # "<replicate or share>:<gene>"
+    parts = _parts(expressed)
     by_part = {
         part: {
             "false_calls": int(group.loc[~group["zi_true"], call].sum()),
@@ -363,7 +368,7 @@ def _recommended_detail(table: pd.DataFrame, test: str) -> dict:
             "zi": int(group["zi_true"].sum()),
             "null_p_below_0_05": float((group.loc[~group["zi_true"], score] > -np.log10(0.05)).mean()),
         }
-        for part, group in (expressed.groupby(expressed.index.str.split(":").str[0]) if pooled else [])
+        for part, group in (expressed.groupby(parts) if len(set(parts)) > 1 else [])
     }
     return {
         "false_calls": false_calls,

@@ -266,13 +266,18 @@ def test_batch_covariate_removes_a_batch_driven_false_call():
     assert with_batch.at[0, "pvalue"] > 0.01
 
 
+def _two_dispersions(seed: int, n_cells: int, thetas: tuple[float, float], mean: float):
+    """One NB gene whose dispersion differs between two random groups of cells: (group, counts)."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(2, size=n_cells)
+    theta = np.where(group == 0, *thetas)
+    return group, rng.negative_binomial(theta, theta / (theta + mean))[:, None]
+
+
 def test_dispersion_per_label_fits_types_with_different_dispersions():
-    rng = np.random.default_rng(9)
-    n_cells = 3000
-    label = rng.integers(2, size=n_cells)
-    theta = np.where(label == 0, 0.5, 50.0)
-    counts = rng.negative_binomial(theta, theta / (theta + 6.0))[:, None]
-    obs = pd.DataFrame({"type": pd.Categorical(label.astype(str))}, index=[f"c{i}" for i in range(n_cells)])
+    label, counts = _two_dispersions(9, 3000, (0.5, 50.0), 6.0)
+    cells = [f"c{i}" for i in range(label.size)]
+    obs = pd.DataFrame({"type": pd.Categorical(label.astype(str))}, index=cells)
     adata = _adata(counts, obs)
     known_depth = np.zeros(adata.shape)
     shared = zinb_lrt(adata, labels_key="type", offsets=known_depth, dispersion="gene")
@@ -283,11 +288,8 @@ def test_dispersion_per_label_fits_types_with_different_dispersions():
 
 def test_dispersion_per_label_and_batch_fits_batches_with_different_dispersions():
     """Two batches of one type whose dispersions differ: the NB mixture's zeros are not zero inflation."""
-    rng = np.random.default_rng(10)
-    n_cells = 4000
-    batch = rng.integers(2, size=n_cells)
-    theta = np.where(batch == 0, 0.7, 20.0)
-    counts = rng.negative_binomial(theta, theta / (theta + 4.0))[:, None]
+    batch, counts = _two_dispersions(10, 4000, (0.7, 20.0), 4.0)
+    n_cells = batch.size
     obs = pd.DataFrame(
         {"type": pd.Categorical(["t"] * n_cells), "batch": pd.Categorical(batch.astype(str))},
         index=[f"c{i}" for i in range(n_cells)],

@@ -170,6 +170,7 @@ def simulate_nb(
     n_spike_ins: int = 0,
     n_batches: int = 1,
     dispersion_sd_by_type: float = 0.0,
+    keep_means: bool = False,
     seed: int = 0,
 ) -> AnnData:
     """Negative-binomial counts with library sizes, cell types and zero-inflated genes.
@@ -201,6 +202,9 @@ def simulate_nb(
         Number of batches.
     dispersion_sd_by_type
         Log-scale sd of the per-type change of each gene's inverse dispersion (0: one per gene).
+    keep_means
+        Also store the true expected count of each cell and gene before zero inflation in
+        ``layers["mean_true"]`` (dense float32).
     seed
         Seed of the random generator.
 
@@ -249,7 +253,8 @@ def simulate_nb(
         index=[f"gene{g}" for g in range(n_genes)] + [f"ERCC-{i:05d}" for i in range(n_spike_ins)],
     )
     obs_extra = {"size_factor": size_factor, "batch": pd.Categorical([f"batch{b}" for b in batch])}
-    return _as_anndata(np.hstack([counts, spikes]), cell_type, var, obs_extra)
+    layers = {"mean_true": np.hstack([mean, spike_mean]).astype(np.float32)} if keep_means else None
+    return _as_anndata(np.hstack([counts, spikes]), cell_type, var, obs_extra, layers=layers)
 
 
 def simulate_hidden_states(

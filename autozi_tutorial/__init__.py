@@ -4,48 +4,93 @@ Public tools follow scanpy: :mod:`~autozi_tutorial.tl` writes results onto an An
 :mod:`~autozi_tutorial.get` reads them back as tidy tables, :mod:`~autozi_tutorial.pl` draws
 them. The rest serves the lessons: loading and checking data, simulation with known truth,
 error rates against it, and writing a run's result folder.
+
+Every name is imported on first use (PEP 562): ``import autozi_tutorial`` loads none of
+torch, scvi-tools, scanpy or anndata, so that ``python -m autozi_tutorial check`` can report a
+missing or broken package instead of failing on it.
 """
 
-from . import get, lrt, pl, tl
-from .data import (
-    DATASET_DEFAULTS,
-    LoadedDataset,
-    check_dataset,
-    drop_cells_without_counts,
-    load_dataset,
-    load_pbmc,
-    load_pbmc68k,
-)
-from .devices import ACCELERATOR_ENV, resolve_accelerator, training_device
-from .evaluation import (
-    METHODS,
-    call_metrics,
-    error_rate_summary,
-    evaluate_methods,
-    roc_points,
-    score_simulated_genes,
-    seed_agreement,
-)
-from .fit import TRAINING_PRESETS, fit_autozi, fit_autozi_model, training_arguments
-from .outputs import write_outputs, write_results
-from .parameters import ParameterError, check_parameters, parse_seeds
-from .progress import TrainingProgress
-from .results import read_results
-from .simulation import (
-    inject_zeros,
-    load_pln_parameters,
-    simulate_batches,
-    simulate_bursty,
-    simulate_hidden_states,
-    simulate_nb,
-    simulate_pln,
-    simulate_trajectory,
-)
-from .tl._common import package_versions
-from .validation import InputDataError, counts_matrix, validate_anndata, validate_counts
-from .zi import call_zi, check_autozi_priors, registry_labels, zi_probability
+from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+try:
+    __version__ = version("autozi-tutorial")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
+#: Submodules, reachable as attributes (``azt.tl``, ``azt.cell_states``) once asked for.
+_SUBMODULES = frozenset(
+    {
+        "cell_states",
+        "data",
+        "devices",
+        "errors",
+        "evaluation",
+        "fit",
+        "get",
+        "lrt",
+        "outputs",
+        "parameters",
+        "pl",
+        "progress",
+        "results",
+        "simulation",
+        "tl",
+        "validation",
+        "zi",
+    }
+)
+#: Each public function, class and constant, by the module that defines it.
+_DEFINED_IN = {
+    "ACCELERATOR_ENV": "devices",
+    "DATASET_DEFAULTS": "data",
+    "METHODS": "evaluation",
+    "TRAINING_PRESETS": "fit",
+    "InputDataError": "validation",
+    "LoadedDataset": "data",
+    "ParameterError": "parameters",
+    "TrainingProgress": "progress",
+    "call_metrics": "evaluation",
+    "call_zi": "zi",
+    "check_autozi_priors": "zi",
+    "check_dataset": "data",
+    "check_parameters": "parameters",
+    "counts_matrix": "validation",
+    "drop_cells_without_counts": "data",
+    "error_rate_summary": "evaluation",
+    "evaluate_methods": "evaluation",
+    "fit_autozi": "fit",
+    "fit_autozi_model": "fit",
+    "inject_zeros": "simulation",
+    "load_dataset": "data",
+    "load_pbmc": "data",
+    "load_pbmc68k": "data",
+    "load_pln_parameters": "simulation",
+    "package_versions": "tl._common",
+    "parse_seeds": "parameters",
+    "read_results": "results",
+    "registry_labels": "zi",
+    "resolve_accelerator": "devices",
+    "roc_points": "evaluation",
+    "score_simulated_genes": "evaluation",
+    "seed_agreement": "evaluation",
+    "simulate_batches": "simulation",
+    "simulate_bursty": "simulation",
+    "simulate_hidden_states": "simulation",
+    "simulate_nb": "simulation",
+    "simulate_pln": "simulation",
+    "simulate_trajectory": "simulation",
+    "training_arguments": "fit",
+    "training_device": "devices",
+    "validate_anndata": "validation",
+    "validate_counts": "validation",
+    "write_outputs": "outputs",
+    "write_results": "outputs",
+    "zi_probability": "zi",
+}
 
 __all__ = [
     "ACCELERATOR_ENV",
@@ -98,3 +143,35 @@ __all__ = [
     "write_results",
     "zi_probability",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a submodule, or the module defining a public name, the first time it is asked for.
+
+    Parameters
+    ----------
+    name : str
+        A submodule (``"tl"``) or a public name (``"simulate_nb"``).
+
+    Returns
+    -------
+    object
+        The submodule, or the object the name stands for (kept here for later look-ups).
+
+    Raises
+    ------
+    AttributeError
+        When the package has no such submodule or public name.
+    """
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
+    if name not in _DEFINED_IN:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_DEFINED_IN[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's attributes with every public name and submodule, imported or not yet."""
+    return sorted({*globals(), *__all__, *_SUBMODULES})

@@ -8,6 +8,7 @@ the seed tutorial's PBMC data once and caches it where the lessons look for it.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import math
 import platform
@@ -16,16 +17,28 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import cell_states, data
-from .fit import TRAINING_PRESETS, fit_autozi
-from .outputs import package_versions
-from .progress import TrainingProgress
+if TYPE_CHECKING:
+    from .data import LoadedDataset
+
+# Nothing here imports torch, scvi-tools, scanpy or anndata at the top (nor does the package's
+# __init__): each check imports what it needs, so that a missing or broken package becomes a FIX
+# line instead of a traceback.
 
 #: Packages the lessons need; ``pip install -e ".[dev]"`` installs them all.
 REQUIRED_PACKAGES = ("torch", "scvi-tools", "scanpy", "anndata", "jupyterlab", "jupytext", "papermill")
 INSTALL_HINT = 'pip install -e ".[dev]" (see the README for the torch build to install first)'
+#: The lessons' libraries, each tried by importing it (distribution -> module), in an order where
+#: a package comes after those it needs.
+IMPORTED = {"anndata": "anndata", "scanpy": "scanpy", "torch": "torch", "scvi-tools": "scvi"}
+#: Packages an imported library needs: when one of them fails, the library is not tried.
+NEEDS = {"scanpy": ("anndata",), "scvi-tools": ("anndata", "torch")}
+#: PyTorch's own package index; a torch version with a local label (``2.13.0+cpu``) comes from
+#: the index named after the label (``.../whl/cpu``).
+TORCH_INDEX = "https://download.pytorch.org/whl/"
 #: Folders of lessons, relative to the repository root. A lesson looks for ``data/`` in the folder
 #: it runs in: the repository root under papermill, the lesson's own folder in JupyterLab.
 LESSON_FOLDERS = (Path("notebooks"), Path("workshop") / "learner")
@@ -66,13 +79,97 @@ def default_data_dirs() -> list[Path]:
     return [Path("data")] + [folder / "data" for folder in LESSON_FOLDERS if any(folder.glob("*.ipynb"))]
 
 
-def _check_packages(report: Report) -> None:
+def package_versions(packages: Sequence[str]) -> dict[str, str | None]:
+    """Installed version of each package, from its metadata alone (nothing is imported).
+
+    Parameters
+    ----------
+    packages : sequence of str
+        Distribution names, as pip knows them (``"scvi-tools"``).
+
+    Returns
+    -------
+    dict
+        Package -> version, None for a package that is not installed.
+    """
+    versions: dict[str, str | None] = {}
+    for package in packages:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def reinstall_command(package: str, installed: str) -> str:
+    """The pip command that puts the installed version of ``package`` back in place.
+
+    Parameters
+    ----------
+    package : str
+        Distribution name.
+    installed : str
+        Its installed version; a torch version with a local label (``2.13.0+cpu``) is fetched
+        from PyTorch's index for that label, as the README's set-up does.
+
+    Returns
+    -------
+    str
+        The command. ``--no-deps`` keeps pip from replacing the packages it depends on (such as
+        torch's CPU build by a CUDA one).
+    """
+    command = f"pip install --force-reinstall --no-deps {package}=={installed}"
+    label = installed.partition("+")[2]
+    if package == "torch" and label:
+        command += f" --index-url {TORCH_INDEX}{label}"
+    return command
+
+
+def _first_line(error: BaseException) -> str:
+    """``Type: message`` of an error, its first line only, shortened to fit a line of output."""
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _check_packages(report: Report) -> set[str]:
+    """Report each required package that is missing, or installed but failing to import.
+
+    Parameters
+    ----------
+    report : Report
+        Where the ``OK``, ``NOTE`` and ``FIX`` lines go.
+
+    Returns
+    -------
+    set of str
+        The packages that are missing or do not import, and those not tried because a package
+        they need is among them.
+    """
     report.ok(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}")
     versions = package_versions(REQUIRED_PACKAGES)
-    missing = [name for name, installed in versions.items() if installed is None]
-    if missing:
-        report.fix(f"not installed: {', '.join(missing)}. Run {INSTALL_HINT}.")
+    unusable = {name for name, installed in versions.items() if installed is None}
+    for name in sorted(unusable, key=REQUIRED_PACKAGES.index):
+        report.fix(f"not installed: {name}. Run {INSTALL_HINT}.")
     report.ok("versions: " + ", ".join(f"{name} {v}" for name, v in versions.items() if v is not None))
+    for package, module in IMPORTED.items():
+        if package in unusable:
+            continue
+        blocking = [needed for needed in NEEDS.get(package, ()) if needed in unusable]
+        if blocking:
+            unusable.add(package)
+            report.note(f"{package} not tried: it needs {' and '.join(blocking)} (see the FIX lines).")
+            continue
+        try:
+            importlib.import_module(module)
+        except Exception as error:  # a broken install raises anything: OSError, RuntimeError, ...
+            unusable.add(package)
+            report.fix(
+                f"{package} {versions[package]} is installed but does not import ({_first_line(error)}). "
+                f"Reinstall it: {reinstall_command(package, versions[package])} (when the error names "
+                f"another package, reinstall that one), or redo the README's set-up."
+            )
+    return unusable
 
 
 def _check_device(report: Report) -> None:
@@ -96,8 +193,8 @@ def _check_device(report: Report) -> None:
 def _check_jupyterlab(report: Report) -> None:
     try:
         from jupyter_server.services.config import ConfigManager
-    except ImportError:
-        return  # reported as a missing package already
+    except Exception:  # missing (reported with the packages) or broken: the viewer cannot be read
+        return
     overrides = ConfigManager(config_dir_name="labconfig").get("default_setting_overrides")
     viewers = overrides.get("@jupyterlab/docmanager-extension:plugin", {}).get("defaultViewers", {})
     if viewers.get("python") == "Jupytext Notebook":
@@ -110,8 +207,10 @@ def _check_jupyterlab(report: Report) -> None:
         )
 
 
-def _check_data(report: Report, data_dirs: Sequence[Path]) -> data.LoadedDataset | None:
+def _check_data(report: Report, data_dirs: Sequence[Path]) -> LoadedDataset | None:
     try:
+        from . import data
+
         offline = data.load_dataset("pbmc68k")
     except Exception as error:  # report any failure as something to fix, then go on
         report.fix(f"the offline data (pbmc68k) does not load: {error}. Reinstall scanpy: {INSTALL_HINT}.")
@@ -129,10 +228,14 @@ def _check_data(report: Report, data_dirs: Sequence[Path]) -> data.LoadedDataset
     return offline
 
 
-def _check_training(report: Report, offline: data.LoadedDataset, epochs: int) -> None:
-    progress = TrainingProgress(every=1, name="check")
-    start = time.perf_counter()
+def _check_training(report: Report, offline: LoadedDataset, epochs: int) -> None:
     try:
+        from . import cell_states
+        from .fit import TRAINING_PRESETS, fit_autozi
+        from .progress import TrainingProgress
+
+        progress = TrainingProgress(every=1, name="check")
+        start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             zi_prob = fit_autozi(offline.adata, layer=None, max_epochs=epochs, callbacks=[progress])
@@ -183,12 +286,20 @@ def check(data_dirs: Sequence[Path], epochs: int = CHECK_EPOCHS) -> int:
     for logger in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(logger).setLevel(logging.ERROR)
     report = Report()
-    _check_packages(report)
-    _check_device(report)
+    unusable = _check_packages(report)
+    if "torch" not in unusable:
+        _check_device(report)
     _check_jupyterlab(report)
-    offline = _check_data(report, data_dirs)
+    offline = None
+    if unusable & {"anndata", "scanpy"}:
+        report.note("the data and training checks are skipped until the packages above are fixed.")
+    else:
+        offline = _check_data(report, data_dirs)
     if offline is not None:
-        _check_training(report, offline, epochs)
+        if unusable & {"torch", "scvi-tools"}:
+            report.note("the training check is skipped until the packages above are fixed.")
+        else:
+            _check_training(report, offline, epochs)
     if report.failures:
         print(f"{report.failures} problem(s) to fix: see the FIX lines above.", flush=True)
         return 1
@@ -218,6 +329,15 @@ def fetch(data_dirs: Sequence[Path]) -> int:
         0 on success, 1 when the download failed.
     """
     first, *others = data_dirs
+    try:
+        from . import data
+    except Exception as error:  # a missing or broken package: say so, as check does
+        print(
+            f"FIX   the lessons' packages do not import ({_first_line(error)}); run "
+            "`python -m autozi_tutorial check`, which names what to fix.",
+            flush=True,
+        )
+        return 1
     print(f"Fetching the seed's PBMC data into {first}/ (a few minutes the first time)...", flush=True)
     try:
         adata = data.load_pbmc(first)

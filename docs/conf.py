@@ -17,7 +17,12 @@ sys.path.insert(0, str(ROOT))
 #: Repository files shown on the site. They are copied next to this file at every build, in
 #: the same folders as in the repository, so that the relative links between them work on the
 #: site as they do in the repository. The copies are ignored by git: edit the originals.
-COPIED = {"notebooks": ("*.ipynb",), "workshop": ("*.md",), "benchmarks": ("README.md", "*.png")}
+COPIED = {
+    "notebooks": ("*.ipynb",),
+    "workshop": ("*.md",),
+    "benchmarks": ("README.md", "*.png"),
+    "binder": ("badge.svg",),
+}
 
 
 def _copy_repository_pages() -> None:
@@ -28,7 +33,8 @@ def _copy_repository_pages() -> None:
         target.mkdir()
         for path in sorted(path for pattern in patterns for path in (ROOT / folder).glob(pattern)):
             shutil.copy2(path, target / path.name)
-    shutil.copy2(ROOT / "README.md", DOCS / "README.md")
+    for page in ("README.md", "CHANGELOG.md"):
+        shutil.copy2(ROOT / page, DOCS / page)
 
 
 def _local_mathjax() -> str | None:

@@ -1,10 +1,12 @@
-"""``python -m autozi_tutorial check`` and ``fetch``."""
+"""``python -m autozi_tutorial check`` and ``fetch``, also on an installation that is broken."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import anndata as ad
@@ -15,6 +17,123 @@ from autozi_tutorial import __main__ as cli
 from autozi_tutorial import data
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The lessons' libraries, which neither ``import autozi_tutorial`` nor the command line may load
+#: before a check asks for them.
+HEAVY = ("torch", "scvi", "scanpy", "anndata", "lightning", "matplotlib")
+#: A ``sitecustomize`` that makes torch look never installed: the path finder neither finds its
+#: module nor lists its metadata.
+WITHOUT_TORCH = """
+import importlib.machinery
+import sys
+
+
+class WithoutTorch(importlib.machinery.PathFinder):
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name.partition(".")[0] == "torch":
+            return None
+        return super().find_spec(name, path, target)
+
+    @classmethod
+    def find_distributions(cls, *args, **kwargs):
+        found = super().find_distributions(*args, **kwargs)
+        return (dist for dist in found if dist.metadata["Name"] != "torch")
+
+
+sys.meta_path = [WithoutTorch if f is importlib.machinery.PathFinder else f for f in sys.meta_path]
+"""
+
+
+def _python(tmp_path: Path, args: list[str], files: dict[str, str] | None = None):
+    """Run ``python args`` from ``tmp_path``, with ``files`` (path -> text) first on the path."""
+    shadow = tmp_path / "shadow"
+    for name, text in (files or {}).items():
+        (shadow / name).parent.mkdir(parents=True, exist_ok=True)
+        (shadow / name).write_text(text)
+    path = [str(shadow), str(ROOT), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300
+    )
+
+
+def test_importing_the_package_and_its_command_line_loads_no_heavy_library(tmp_path):
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import autozi_tutorial
+        import autozi_tutorial.__main__
+        print(sorted(name for name in {HEAVY!r} if name in sys.modules))
+        print(autozi_tutorial.__version__)
+        """
+    )
+    result = _python(tmp_path, ["-c", code])
+    assert result.returncode == 0, result.stderr
+    loaded, version = result.stdout.splitlines()
+    assert loaded == "[]"
+    assert version == importlib.metadata.version("autozi-tutorial")
+
+
+def test_every_public_name_resolves_on_first_use():
+    import autozi_tutorial as azt
+
+    defining = {
+        "simulate_nb": "simulation",
+        "write_outputs": "outputs",
+        "ParameterError": "errors",
+        "package_versions": "tl._common",
+    }
+    for name in azt.__all__:
+        assert getattr(azt, name) is not None, name
+    for name, module in defining.items():
+        assert getattr(azt, name) is getattr(importlib.import_module(f"autozi_tutorial.{module}"), name)
+    assert azt.tl.zi_test is importlib.import_module("autozi_tutorial.tl").zi_test
+    assert azt.cell_states.__name__ == "autozi_tutorial.cell_states"  # every submodule, as before
+    assert set(azt.__all__) <= set(dir(azt))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        azt.no_such_name  # noqa: B018
+
+
+# Each case makes one package unusable for the subprocess only: a module shadowing it whose
+# import raises what a broken install raises, or a sitecustomize that hides it altogether.
+BROKEN = {
+    "torch raises OSError": (
+        {"torch/__init__.py": "raise OSError('libtorch_cpu.so: cannot open shared object file')"},
+        "FIX   torch ",
+        ["does not import (OSError: libtorch_cpu.so", "pip install --force-reinstall --no-deps torch=="],
+    ),
+    "scvi raises RuntimeError": (
+        {"scvi/__init__.py": "raise RuntimeError('scvi-tools was built for another torch')"},
+        "FIX   scvi-tools ",
+        ["does not import (RuntimeError: scvi-tools was built", "--no-deps scvi-tools=="],
+    ),
+    "scanpy raises ImportError": (
+        {"scanpy/__init__.py": "raise ImportError('Numba needs NumPy 2.2 or less')"},
+        "FIX   scanpy ",
+        ["does not import (ImportError: Numba needs", "--no-deps scanpy=="],
+    ),
+    "torch not installed": (
+        {"sitecustomize.py": WITHOUT_TORCH},
+        "FIX   not installed: torch. ",
+        ['Run pip install -e ".[dev]"'],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
+def test_check_names_a_broken_package_instead_of_failing(case, tmp_path):
+    """One FIX line, naming the package and the command that fixes it; no traceback, no training."""
+    files, start, details = BROKEN[case]
+    result = _python(tmp_path, ["-m", "autozi_tutorial", "check", "--data-dir", "data"], files)
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "Traceback" not in out + result.stderr, result.stderr
+    fixes = [line for line in out.splitlines() if line.startswith("FIX")]
+    assert len(fixes) == 1 and fixes[0].startswith(start), fixes
+    for detail in details:
+        assert detail in fixes[0]
+    assert "1 problem(s) to fix" in out
+    assert "AUTOZI trained" not in out and "skipped until the packages above are fixed" in out
 
 
 @pytest.mark.full  # trains AUTOZI in a fresh interpreter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import itertools
 import json
@@ -18,6 +19,9 @@ SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
 MAIN_SOURCE = ROOT / "notebooks" / "autozi_pbmc.py"
 SCHEDULE = ROOT / "workshop" / "schedule.md"
 NOTES = ROOT / "workshop" / "instructor-notes.md"
+KIT_README = ROOT / "workshop" / "README.md"
+#: A path in backticks that names a result folder or a file in one (``results/gene_zi.csv``).
+RESULT_PATH = re.compile(r"`([^`\s]*results[^`\s]*)`")
 # Tiny runs: enough to show that no cell of a learners' copy needs a removed solution.
 TINY = {
     "autozi_pbmc": {"dataset": "pbmc68k", "n_top_genes": 40, "max_epochs": 2},
@@ -108,6 +112,29 @@ def test_learner_copy_runs_without_the_solutions(source, learner_dir, tmp_path):
         progress_bar=False,
     )
     assert (output_dir / "summary.json").is_file()
+
+
+def _output_dir(parameters: str) -> str:
+    """The value the parameters cell gives ``output_dir``."""
+    for node in ast.parse(parameters).body:
+        if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["output_dir"]:
+            return ast.literal_eval(node.value)
+    raise AssertionError("the parameters cell sets no output_dir")
+
+
+@pytest.mark.parametrize("page", [NOTES, KIT_README], ids=lambda path: path.name)
+def test_result_paths_in_the_kit_are_where_the_learners_copies_write(page, learner_dir):
+    """JupyterLab runs a copy in its own folder, so its ``output_dir`` lies in ``workshop/learner/``."""
+    folder = make_learner.DEFAULT_OUT.relative_to(ROOT).as_posix()
+    written = {
+        f"{folder}/{_output_dir(_parameters(jupytext.read(learner_dir / f'{source.stem}.ipynb').cells))}"
+        for source in SOURCES
+    }
+    named = RESULT_PATH.findall(page.read_text())
+    assert named, f"{page.name} names no result folder of the learners' copies"
+    folders = tuple(f"{path}/" for path in written)
+    wrong = [path for path in named if not f"{path.rstrip('/')}/".startswith(folders)]
+    assert not wrong, f"{page.name} names {wrong}; the learners' copies write to {sorted(written)}"
 
 
 def test_learner_copy_of_the_main_lesson_uses_the_offline_data(learner_dir):

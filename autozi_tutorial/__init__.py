@@ -46,6 +46,7 @@ _SUBMODULES = frozenset(
 #: Each public function, class and constant, by the module that defines it.
 _DEFINED_IN = {
     "ACCELERATOR_ENV": "devices",
+    "add_zero_inflation": "simulation",
     "DATASET_DEFAULTS": "data",
     "METHODS": "evaluation",
     "TRAINING_PRESETS": "fit",
@@ -101,6 +102,7 @@ __all__ = [
     "LoadedDataset",
     "ParameterError",
     "TrainingProgress",
+    "add_zero_inflation",
     "call_metrics",
     "call_zi",
     "check_autozi_priors",

@@ -6,9 +6,12 @@ import scipy.sparse as sp
 
 from autozi_tutorial.simulation import (
     PLNParameters,
+    add_zero_inflation,
     inject_zeros,
     load_pln_parameters,
     simulate_batches,
+    simulate_bursty,
+    simulate_hidden_states,
     simulate_nb,
     simulate_pln,
     simulate_trajectory,
@@ -425,3 +428,250 @@ def test_inject_zeros_refuses_bad_input():
         inject_zeros(adata, [])
     with pytest.raises(ValueError, match="no gene"):
         inject_zeros(adata, np.zeros(adata.n_vars, dtype=bool))
+
+
+def _zeroed_share(before, after, gene):
+    """Share of a gene's non-zero entries that became 0, and how many non-zero entries it had."""
+    nonzero = before[:, gene] > 0
+    return (after[nonzero, gene] == 0).mean(), nonzero.sum()
+
+
+@pytest.mark.parametrize("dense", [False, True], ids=["sparse", "dense"])
+def test_inject_zeros_draws_each_genes_share_from_a_range(dense):
+    adata = _control_data(dense)
+    before = _as_array(adata.layers["counts"]).copy()
+    chosen = np.arange(0, adata.n_vars, 2)
+    out = inject_zeros(adata, chosen, share=(0.1, 0.6), random_state=4)
+    np.testing.assert_array_equal(_as_array(adata.layers["counts"]), before)
+    assert "injected_share" not in adata.var
+    recorded = out.var["injected_share"].to_numpy()
+    mask = out.var["zeros_injected"].to_numpy()
+    assert list(np.flatnonzero(mask)) == list(chosen)
+    assert (recorded[~mask] == 0).all() and ((recorded[mask] >= 0.1) & (recorded[mask] <= 0.6)).all()
+    assert recorded[mask].max() - recorded[mask].min() > 0.2  # one share per gene, not one for all
+    # Each gene loses its own share of its non-zero counts (within 4 binomial sd); the others none.
+    after = _as_array(out.layers["counts"])
+    for gene in chosen:
+        realised, n = _zeroed_share(before, after, gene)
+        share = recorded[gene]
+        assert abs(realised - share) < 4 * np.sqrt(share * (1 - share) / n), (gene, realised, share)
+    np.testing.assert_array_equal(after[:, ~mask], before[:, ~mask])
+    assert out.uns["inject_zeros"] == {"share": [0.1, 0.6], "layer": "counts", "n_genes": len(chosen)}
+    # Dense and sparse matrices, and a seed or its generator, give the same result.
+    again = inject_zeros(
+        _control_data(not dense), chosen, share=(0.1, 0.6), random_state=np.random.default_rng(4)
+    )
+    np.testing.assert_array_equal(_as_array(again.layers["counts"]), after)
+    np.testing.assert_array_equal(again.var["injected_share"], recorded)
+
+
+def test_inject_zeros_records_the_shares_of_every_call():
+    adata = _control_data(False)
+    first = inject_zeros(adata, ["gene0", "gene1"], share=0.3, random_state=1)
+    assert first.var["injected_share"].tolist()[:3] == [0.3, 0.3, 0.0]
+    second = inject_zeros(first, ["gene1", "gene2"], share=(0.2, 0.4), random_state=2)
+    shares = second.var["injected_share"].to_numpy()
+    # Kept from the first call; drawn for the new gene; combined for the gene chosen twice.
+    assert shares[0] == 0.3 and 0.2 <= shares[2] <= 0.4
+    drawn = inject_zeros(adata, ["gene1", "gene2"], share=(0.2, 0.4), random_state=2).var["injected_share"]
+    assert shares[1] == pytest.approx(1 - (1 - 0.3) * (1 - drawn.iloc[1]))
+    assert (shares[3:] == 0).all() and second.var["zeros_injected"].sum() == 3
+
+
+def test_inject_zeros_refuses_bad_ranges():
+    adata = _control_data(False)
+    for share in [(0.0, 0.5), (0.3, 1.0), (0.6, 0.2), (-0.1, 0.2)]:
+        with pytest.raises(ValueError, match=r"share must be a \(low, high\) range with 0 < low <= high < 1"):
+            inject_zeros(adata, ["gene1"], share=share)
+    for share in [(0.1, 0.2, 0.3), [0.2], ("a", "b")]:
+        with pytest.raises(ValueError, match=r"share must be a probability or a \(low, high\) range"):
+            inject_zeros(adata, ["gene1"], share=share)
+    with pytest.raises(ValueError, match="share must be strictly between 0 and 1"):
+        inject_zeros(adata, ["gene1"], share="0.3")
+
+
+# --- add_zero_inflation ----------------------------------------------------------------------
+
+
+def _null_data():
+    """NB counts without zero inflation, 5 spike-ins and 3 genes without any count."""
+    adata = simulate_nb(
+        n_cells=1500, n_genes=60, zi_share=0.0, mean_range=(1.0, 20.0), n_spike_ins=5, seed=10
+    )
+    counts = adata.layers["counts"].toarray()
+    counts[:, [0, 1, 2]] = 0
+    adata.layers["counts"] = sp.csr_matrix(counts)
+    return adata
+
+
+def test_add_zero_inflation_picks_disjoint_groups_and_records_the_truth():
+    adata = _null_data()
+    before = adata.layers["counts"].toarray()
+    before_x, before_var = adata.X.copy(), adata.var.copy()
+    out = add_zero_inflation(adata, [(0.25, 0.3), (0.2, (0.1, 0.5))], seed=1)
+    # The input is untouched.
+    np.testing.assert_array_equal(adata.layers["counts"].toarray(), before)
+    assert (adata.X != before_x).nnz == 0 and adata.var.equals(before_var)
+    var = out.var
+    zi, dropout = var["zi_true"].to_numpy(), var["dropout"].to_numpy()
+    # 57 candidates (60 genes, 3 without counts, spike-ins never): round(14.25) and round(11.4) genes.
+    assert out.uns["add_zero_inflation"]["n_genes"] == [14, 11]
+    fixed, ranged = zi & (dropout == 0.3), zi & (dropout != 0.3)
+    assert fixed.sum() == 14 and ranged.sum() == 11 and zi.sum() == 25  # disjoint groups
+    assert ((dropout[ranged] >= 0.1) & (dropout[ranged] <= 0.5)).all() and np.ptp(dropout[ranged]) > 0.1
+    assert (dropout[~zi] == 0).all() and not zi[:3].any() and not (zi & var["spike_in"].to_numpy()).any()
+    assert out.uns["add_zero_inflation"]["groups"] == [[0.25, 0.3], [0.2, [0.1, 0.5]]]
+    # Only the chosen genes lose counts, each about its dropout of its non-zero entries; X is as it was.
+    before = before[np.isin(adata.obs_names, out.obs_names)]
+    after = out.layers["counts"].toarray()
+    np.testing.assert_array_equal(after[:, ~zi], before[:, ~zi])
+    np.testing.assert_array_equal(
+        out.X.toarray(), before_x.toarray()[np.isin(adata.obs_names, out.obs_names)]
+    )
+    for gene in np.flatnonzero(zi):
+        realised, n = _zeroed_share(before, after, gene)
+        assert abs(realised - dropout[gene]) < 4 * np.sqrt(dropout[gene] * (1 - dropout[gene]) / n)
+    # The same seed gives the same data; another seed other genes.
+    again = add_zero_inflation(adata, [(0.25, 0.3), (0.2, (0.1, 0.5))], seed=1)
+    np.testing.assert_array_equal(again.layers["counts"].toarray(), after)
+    other = add_zero_inflation(adata, [(0.25, 0.3), (0.2, (0.1, 0.5))], seed=2)
+    assert not np.array_equal(other.var["zi_true"], var["zi_true"])
+
+
+def test_add_zero_inflation_replaces_the_truth_and_drops_emptied_cells():
+    adata = simulate_nb(n_cells=300, n_genes=20, zi_share=0.5, mean_range=(0.05, 0.3), seed=3)
+    assert adata.var["zi_true"].any()
+    out = add_zero_inflation(adata, [(1.0, 0.9)], layer=None, seed=0)
+    expressed = np.asarray(adata.X.sum(axis=0)).ravel() > 0
+    np.testing.assert_array_equal(out.var["zi_true"], expressed)
+    np.testing.assert_array_equal(out.var["dropout"], np.where(expressed, 0.9, 0.0))
+    # Cells left without counts in X are dropped, and counted.
+    totals = np.asarray(out.X.sum(axis=1)).ravel()
+    assert (totals > 0).all() and out.n_obs < adata.n_obs
+    assert out.uns["add_zero_inflation"]["n_cells_dropped"] == adata.n_obs - out.n_obs
+    assert out.uns["add_zero_inflation"]["layer"] == "X"
+    none = add_zero_inflation(adata, [(0.0, 0.3)])
+    assert not none.var["zi_true"].any() and (none.var["dropout"] == 0).all()
+
+
+def test_add_zero_inflation_refuses_bad_groups():
+    adata = _null_data()
+    with pytest.raises(ValueError, match=r"groups\[1\] asks for 28 genes .* only 14 remain"):
+        add_zero_inflation(adata, [(0.75, 0.3), (0.5, 0.3)])
+    for share in (1.2, -0.1):
+        with pytest.raises(ValueError, match=r"groups\[0\] share_of_genes must be in \[0, 1\]"):
+            add_zero_inflation(adata, [(share, 0.3)])
+    for dropout in (0.0, 1.0, (0.5, 0.2), (0.0, 0.3)):
+        with pytest.raises(ValueError, match=r"groups\[0\] dropout must be"):
+            add_zero_inflation(adata, [(0.3, dropout)])
+    for group in ((0.3,), 0.3, (0.1, 0.2, 0.3)):
+        with pytest.raises(ValueError, match=r"groups\[0\] must be a \(share_of_genes, dropout\) pair"):
+            add_zero_inflation(adata, [group])
+    with pytest.raises(ValueError, match="Layer 'raw' not found"):
+        add_zero_inflation(adata, [(0.3, 0.3)], layer="raw")
+
+
+# --- every simulator: reproducible, one shared set-up ------------------------------------------
+
+
+def _small_pln():
+    rng = np.random.default_rng(0)
+    loadings = rng.normal(0.0, 0.3, size=(6, 6))
+    covariance = loadings @ loadings.T + 0.1 * np.eye(6)
+    return PLNParameters(means=(np.zeros(6), np.ones(6)), covariances=(covariance, covariance))
+
+
+SIMULATORS = {
+    "pln": lambda seed: simulate_pln(_small_pln(), n_cells=300, seed=seed),
+    "nb": lambda seed: simulate_nb(
+        n_cells=300,
+        n_genes=40,
+        n_spike_ins=4,
+        n_batches=2,
+        dispersion_sd_by_type=1.0,
+        keep_means=True,
+        seed=seed,
+    ),
+    "hidden": lambda seed: simulate_hidden_states(n_cells=300, n_genes=40, n_spike_ins=4, seed=seed),
+    "bursty": lambda seed: simulate_bursty(n_cells=300, n_genes=40, seed=seed),
+    "trajectory": lambda seed: simulate_trajectory(
+        n_cells=300, n_genes=40, n_spike_ins=4, keep_means=True, seed=seed
+    ),
+    "batches": lambda seed: simulate_batches(
+        n_cells=300, n_genes=40, n_spike_ins=4, keep_means=True, seed=seed
+    ),
+}
+
+
+def _same(first, second):
+    """Whether two AnnData hold the same counts, layers, obs and var (values and column order)."""
+    return (
+        (first.X != second.X).nnz == 0
+        and first.layers.keys() == second.layers.keys()
+        and all(
+            _as_array(first.layers[k]).tolist() == _as_array(second.layers[k]).tolist() for k in first.layers
+        )
+        and first.obs.equals(second.obs)
+        and first.var.equals(second.var)
+    )
+
+
+@pytest.mark.parametrize("design", list(SIMULATORS))
+def test_every_simulator_is_reproducible_and_packaged_alike(design):
+    simulate = SIMULATORS[design]
+    first = simulate(11)
+    assert _same(first, simulate(11))
+    other = simulate(12)
+    assert first.shape != other.shape or not _same(first, other)
+    # One packaging for all: counts in X and layers["counts"] (float32 CSR, whole numbers, no empty
+    # cell), the truth columns first, spike-ins last and without zero inflation.
+    counts = first.layers["counts"]
+    assert sp.isspmatrix_csr(counts) and counts.dtype == np.float32 and (first.X != counts).nnz == 0
+    dense = counts.toarray()
+    np.testing.assert_array_equal(dense, np.round(dense))
+    assert (dense.sum(axis=1) > 0).all()
+    var = first.var
+    assert list(var.columns[:3]) == ["zi_true", "dropout", "mean_true"]
+    assert ((var["dropout"] > 0) <= var["zi_true"]).all()
+    if "spike_in" in var:
+        assert var.columns[-1] == "spike_in"
+        spikes = var["spike_in"].to_numpy()
+        assert all(name.startswith("ERCC-") for name in first.var_names[spikes])
+        assert not var.loc[spikes, "zi_true"].any() and (var.loc[spikes, "dropout"] == 0).all()
+        if "theta" in var:
+            assert np.isinf(var.loc[spikes, "theta"]).all() and np.isfinite(var.loc[~spikes, "theta"]).all()
+    if "mean_true" in first.layers:
+        means = first.layers["mean_true"]
+        assert means.dtype == np.float32 and means.shape == first.shape
+        # Few cells are dropped, so the layer's mean over cells is the truth's.
+        np.testing.assert_allclose(means.mean(axis=0), var["mean_true"], rtol=0.02)
+
+
+def test_the_nb_designs_share_their_size_factors_and_dispersions():
+    """simulate_nb, simulate_hidden_states and simulate_trajectory draw cells' size factors and genes'
+    inverse dispersions from the same laws (log-normal: mean 1, sd 0.4; around 3, sd 0.5)."""
+    designs = {
+        "nb": simulate_nb(n_cells=4000, n_genes=400, n_cell_types=2, seed=21),
+        "hidden": simulate_hidden_states(n_cells=4000, n_genes=400, n_cell_types=2, seed=22),
+        "trajectory": simulate_trajectory(n_cells=4000, n_genes=400, seed=23),
+        "batches": simulate_batches(n_cells=4000, n_genes=400, n_batches=1, seed=24),
+    }
+    for name, adata in designs.items():
+        theta = np.log(adata.var["theta"].to_numpy())
+        assert theta.mean() == pytest.approx(np.log(3.0), abs=0.08), name
+        assert theta.std() == pytest.approx(0.5, abs=0.05), name
+        if name == "batches":
+            continue  # its size factors follow the batches' depths
+        size = np.log(adata.obs["size_factor"].to_numpy())
+        assert size.mean() == pytest.approx(-0.08, abs=0.02), name
+        assert size.std() == pytest.approx(0.4, abs=0.02), name
+    # Their spike-ins too: Poisson around a concentration in [0.1, 50] times the size factor.
+    for name in ("nb", "trajectory", "batches"):
+        adata = SIMULATORS[name](0)
+        spikes = adata.var["spike_in"].to_numpy()
+        concentration = adata.var.loc[spikes, "mean_true"] / adata.obs["size_factor"].mean()
+        assert concentration.between(0.1 * 0.9, 50 * 1.1).all(), name
+        counts = adata.layers["counts"][:, spikes].toarray()
+        expected = np.outer(adata.obs["size_factor"], concentration)
+        # Poisson: the variance equals the mean (pooled over cells and spike-ins).
+        assert ((counts - expected) ** 2).sum() / expected.sum() == pytest.approx(1.0, abs=0.2), name

@@ -12,7 +12,7 @@ from .tl._autozi import COLUMNS as AUTOZI_COLUMNS
 from .tl._zi_test import VAR_COLUMNS as ZI_TEST_COLUMNS
 from .tl._zi_test import VARM_TABLES as ZI_TEST_TABLES
 
-__all__ = ["autozi_df", "call_summary", "zi_test_df"]
+__all__ = ["autozi_df", "call_summary", "positive_control_df", "zi_test_df"]
 
 
 def _settings(adata: AnnData, key_added: str, tool: str) -> Mapping:
@@ -75,6 +75,42 @@ def zi_test_df(adata: AnnData, key_added: str = "zi_test", *, by_label: bool = F
         return _long(adata, key_added, ZI_TEST_TABLES)
     columns = {name: adata.var[f"{key_added}_{name}"].to_numpy() for name in ZI_TEST_COLUMNS}
     return pd.DataFrame({"gene": adata.var_names.to_numpy(dtype=str), **columns})
+
+
+def positive_control_df(control: AnnData, key_added: str = "zi_test") -> pd.DataFrame:
+    """What the ZI test called in a positive control, per size of the zeros injected.
+
+    Parameters
+    ----------
+    control
+        A copy made by :func:`autozi_tutorial.positive_control`, after
+        :func:`autozi_tutorial.tl.zi_test` ran on it.
+    key_added
+        The test's ``key_added``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per size (``"strong"``, ``"weak"``, ``"none"``: the genes without injected
+        zeros): ``genes``, ``called``, ``not_called``, ``share_called`` and ``extra_zeros_injected``
+        (the range of the shares injected; 0 for ``"none"``).
+    """
+    if "injected_size" not in control.var:
+        raise KeyError("control has no var['injected_size']: make it with autozi_tutorial.positive_control.")
+    called = zi_test_df(control, key_added)["call"].to_numpy()
+    var = control.var.assign(called=called)
+    rows = {}
+    for size, genes in var.groupby("injected_size", observed=False):
+        shares = genes["injected_share"]
+        low, high = (shares.min(), shares.max()) if len(genes) else (np.nan, np.nan)
+        rows[size] = {
+            "genes": len(genes),
+            "called": int(genes["called"].sum()),
+            "not_called": int((~genes["called"]).sum()),
+            "share_called": genes["called"].mean() if len(genes) else np.nan,
+            "extra_zeros_injected": f"{low:.0%}" if low == high else f"{low:.0%}-{high:.0%}",
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("injected")
 
 
 def autozi_df(adata: AnnData, key_added: str = "autozi") -> pd.DataFrame:

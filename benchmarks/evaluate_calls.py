@@ -33,11 +33,9 @@ Usage::
     python benchmarks/evaluate_calls.py [--quick] [--preset fast] [--designs nb hidden ...] [--pln-dir DIR]
         [--reuse-autozi DIR | --no-autozi] [--data-seed N]
     python benchmarks/evaluate_calls.py --report [--quick] [--preset fast] [--data-seed N] [--qq-figure PATH]
-    python benchmarks/evaluate_calls.py --recalibrate --designs nb hidden ...
 
 ``--data-seed N`` draws the single-draw designs afresh (the check of a method on seeds it was not
-chosen on); ``--recalibrate`` gives stored runs the ZI test's current calibration without
-training (:func:`recalibrate`).
+chosen on). How the ZI test's calibration was chosen: ``benchmarks/zi_common.py``.
 
 Each design writes its per-gene scores to ``benchmarks/results/evaluate_calls[_quick][_fast]_<design>.csv``
 (and how it ran to ``.json``); designs can run in separate processes. The report (also
@@ -70,13 +68,12 @@ from scipy.stats import binomtest
 
 from autozi_tutorial.evaluation import METHODS as LESSON_METHODS
 from autozi_tutorial.evaluation import (
-    add_test_columns,
     error_rate_summary,
     evaluate_methods,
     score_simulated_genes,
 )
 from autozi_tutorial.fit import TRAINING_PRESETS
-from autozi_tutorial.lrt import benjamini_hochberg, boundary_lrt_statistic, converged_pvalues
+from autozi_tutorial.lrt import benjamini_hochberg
 from autozi_tutorial.simulation import (
     load_pln_parameters,
     simulate_batches,
@@ -86,7 +83,6 @@ from autozi_tutorial.simulation import (
     simulate_pln,
     simulate_trajectory,
 )
-from autozi_tutorial.tl._calibration import CLEAR_EVIDENCE, EMPIRICAL_MIN_GENES, empirical_inflation
 
 PAPER = {"autozi_tpr": 0.944, "autozi_fpr": 0.032, "autozi_roc_auc": 0.990, "lrt_roc_auc": 0.977}
 DESIGNS = (
@@ -109,12 +105,10 @@ DESIGNS = (
 #: sizes, gene shifts and dispersions (fresh data seed 17 for both).
 HELD_OUT_DESIGNS = ("trajectory", "batches")
 #: The lessons' calls, and the ZI test's run before its calibration (the same statistics with
-#: the boundary null's p-values) and, in tables made by ``--recalibrate``, with the bootstrap's
-#: factor alone, to measure what each part of the calibration changes.
+#: the boundary null's p-values), to measure what the calibration changes.
 METHODS = {
     **LESSON_METHODS,
     "ZI test, uncalibrated": ("zi_test_raw_call", "zi_test_raw_score"),
-    "ZI test, bootstrap only": ("zi_test_bootstrap_call", "zi_test_bootstrap_score"),
 }
 TARGET = {"max_fpr": 0.05, "min_tpr": 0.9}
 
@@ -211,54 +205,6 @@ def _with_earlier_autozi(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     return table
 
 
-def _statistics(scores: pd.Series, converged: pd.Series) -> np.ndarray:
-    """Likelihood ratios back from stored -log10 boundary-null p-values (NaN where unconverged)."""
-    statistics = boundary_lrt_statistic(10.0 ** -scores.to_numpy(dtype=np.float64))
-    return np.where(converged.to_numpy(dtype=bool), statistics, np.nan)
-
-
-def recalibrate(table: pd.DataFrame, **empirical) -> tuple[pd.DataFrame, dict]:
-    """A stored run's ZI test columns with the tool's current calibration, without training again.
-
-    For tables of runs calibrated by the bootstrap's factor alone (the tool before its
-    empirical null): their ``zi_test`` columns hold those p-values, their ``zi_test_raw``
-    columns the same statistics uncalibrated (on a run of the current tool the recovered
-    "bootstrap" factor is already the larger of both, and nothing changes). Each run (each
-    part of a pooled design) gets back its statistics and its bootstrap factor (their ratio), the
-    empirical factor of :func:`autozi_tutorial.tl._calibration.empirical_inflation` over its
-    statistics, and the p-values, q-values and calls of the larger factor: what
-    ``tl.zi_test`` now computes from the same statistics (p-values stored below 1e-300 stay
-    at that floor, which changes no call). The former columns are kept as
-    ``zi_test_bootstrap``. ``empirical``: other settings of the empirical null (``below``,
-    ``min_genes``), to measure candidates.
-    """
-    if "zi_test_bootstrap_score" in table:
-        raise ValueError("this table was already recalibrated.")
-    table = table.copy()
-    for column in ("qvalue", "score", "call", "converged"):
-        table[f"zi_test_bootstrap_{column}"] = table[f"zi_test_{column}"]
-    parts = _parts(table)
-    factors, recalibrated = {}, []
-    for part in pd.unique(parts):
-        rows = table[parts == part].copy()
-        raw = _statistics(rows["zi_test_raw_score"], rows["zi_test_raw_converged"])
-        calibrated = _statistics(rows["zi_test_score"], rows["zi_test_converged"])
-        # Statistics kept exactly by the stored p-values (neither 1 nor clipped at 1e-300).
-        exact = (rows["zi_test_raw_score"].to_numpy() < 250) & (calibrated > 0.1)
-        bootstrap = float(np.median(raw[exact] / calibrated[exact])) if exact.any() else 1.0
-        empirical_factor, n_genes = empirical_inflation(raw, rows["mean_counts"], **empirical)
-        result = pd.DataFrame({"converged": rows["zi_test_raw_converged"].to_numpy(dtype=bool)})
-        result["pvalue"] = converged_pvalues(raw, result["converged"], max(bootstrap, empirical_factor))
-        result["qvalue"] = benjamini_hochberg(result["pvalue"].to_numpy())
-        add_test_columns(rows, "zi_test", result)
-        recalibrated.append(rows)
-        factors[part] = {"bootstrap": bootstrap, "empirical": empirical_factor, "n_genes": n_genes}
-    table = pd.concat(recalibrated)
-    if "autozi_call" in table:
-        table["agreement_call"] = table["autozi_call"] & table["zi_test_call"]
-    return table, factors
-
-
 def run_design(design: str, args: argparse.Namespace, out: Path, name: str) -> None:
     """Score one design; write its per-gene table (CSV) and how it ran (JSON)."""
     seeds = [0, 1] if design in ("nb", "hidden") else [0]
@@ -305,31 +251,10 @@ def _design_report(table: pd.DataFrame) -> dict:
     }
     result["recommended_call_detail"] = _recommended_detail(table, "zi_test")
     result["uncalibrated_call_detail"] = _recommended_detail(table, "zi_test_raw")
-    # How large a gene without zero inflation makes the uncalibrated statistic (see CLEAR_EVIDENCE).
-    null = ~table["spike_in"] & ~table["zi_true"]
-    statistics = _statistics(table.loc[null, "zi_test_raw_score"], table.loc[null, "zi_test_raw_converged"])
-    result["largest_null_statistic"] = float(np.nanmax(statistics, initial=0.0))
-    result["empirical_factor_contamination"] = _empirical_contamination(table)
     if "zi_prob_seed1" in table:
         result["seed_call_agreement"] = float(
             ((table["zi_prob_seed0"] > 0.5) == (table["zi_prob_seed1"] > 0.5)).mean()
         )
-    return result
-
-
-def _empirical_contamination(table: pd.DataFrame) -> dict:
-    """Per run (part of a pooled design): the empirical null's factor as the tool reads it, over
-    every gene, and as it would read it without the zero-inflated genes and spike-ins among them."""
-    parts = _parts(table)
-    result = {}
-    for part in pd.unique(parts):
-        rows = table[parts == part]
-        raw = _statistics(rows["zi_test_raw_score"], rows["zi_test_raw_converged"])
-        null = (~rows["zi_true"] & ~rows["spike_in"]).to_numpy()
-        result[part] = {
-            "all_genes": empirical_inflation(raw, rows["mean_counts"])[0],
-            "genes_without_zero_inflation": empirical_inflation(raw[null], rows["mean_counts"][null])[0],
-        }
     return result
 
 
@@ -539,24 +464,6 @@ def main() -> None:
         help="score the tests only, without AUTOZI's columns (its training is most of the time)",
     )
     parser.add_argument(
-        "--recalibrate",
-        action="store_true",
-        help="give the stored runs of --designs the ZI test's current calibration, from their "
-        "uncalibrated statistics and bootstrap factors, without training (see recalibrate())",
-    )
-    parser.add_argument(
-        "--empirical-below",
-        type=float,
-        default=CLEAR_EVIDENCE,
-        help="with --recalibrate: the empirical null reads statistics below this (a candidate)",
-    )
-    parser.add_argument(
-        "--empirical-min-genes",
-        type=int,
-        default=EMPIRICAL_MIN_GENES,
-        help="with --recalibrate: the empirical null needs this many statistics (a candidate)",
-    )
-    parser.add_argument(
         "--qq-figure",
         default="benchmarks/qq_plots.png",
         help="where the report draws the QQ plots of the ZI test's null p-values ('' for none)",
@@ -580,20 +487,7 @@ def main() -> None:
         if pooled and not args.report:
             parser.error(f"--data-seed is for single-draw designs; {', '.join(pooled)} have their own seeds.")
         name += f"_seed{args.data_seed}"
-    if args.recalibrate:
-        for design in args.designs:
-            path = out / f"{name}_{design}.csv"
-            if not path.exists():
-                print(f"{design}: no stored run in {out}")
-                continue
-            candidate = {"below": args.empirical_below, "min_genes": args.empirical_min_genes}
-            table, factors = recalibrate(pd.read_csv(path, index_col=0), **candidate)
-            run = json.loads(path.with_suffix(".json").read_text())
-            run["recalibrated"] = {"empirical_null": candidate, "factors": factors}
-            table.to_csv(path)
-            path.with_suffix(".json").write_text(json.dumps(run, indent=2) + "\n")
-            print(f"{design}: recalibrated, factors {factors}")
-    elif not args.report:
+    if not args.report:
         for design in args.designs:
             if design == "pln" and not Path(args.pln_dir).is_dir():
                 print(f"pln: skipped, no parameters in {args.pln_dir}")

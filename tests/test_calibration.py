@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,15 +11,8 @@ from scipy.stats import chi2
 
 import autozi_tutorial as azt
 from autozi_tutorial import cell_states
-from autozi_tutorial.lrt import boundary_lrt_pvalue, converged_pvalues
-from autozi_tutorial.tl._calibration import (
-    CLEAR_EVIDENCE,
-    EMPIRICAL_MIN_GENES,
-    NULL_QUANTILE_95,
-    empirical_inflation,
-    inflation_factor,
-    null_counts,
-)
+from autozi_tutorial.lrt import boundary_lrt_pvalue
+from autozi_tutorial.tl._calibration import NULL_QUANTILE_95, inflation_factor, null_counts
 
 
 def _boundary_null(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -75,33 +70,12 @@ def test_inflation_factor_reads_the_expressed_genes_when_there_are_enough():
     assert inflation_factor(np.full(3, np.nan), np.ones(3)) == (1.0, 0)
 
 
-def test_the_empirical_null_leaves_clearly_zero_inflated_genes_out():
-    rng = np.random.default_rng(4)
-    # 400 null genes with statistics 1.5 x the boundary null, 200 zero-inflated with large ones.
-    null = 1.5 * _boundary_null(400, rng)
-    zero_inflated = rng.uniform(CLEAR_EVIDENCE, 500.0, 200)
-    statistics = np.concatenate([null, zero_inflated])
-    expressed = np.full(statistics.size, 5.0)
-    factor, used = empirical_inflation(statistics, expressed)
-    assert used == int((null < CLEAR_EVIDENCE).sum()) and factor == pytest.approx(1.5, rel=0.15)
-    # Read over every gene, the zero-inflated ones would make the factor many times too large.
-    assert inflation_factor(statistics, expressed)[0] > 5.0
-
-
-def test_the_empirical_null_needs_enough_genes():
-    rng = np.random.default_rng(5)
-    few = 3.0 * _boundary_null(EMPIRICAL_MIN_GENES - 1, rng)
-    assert empirical_inflation(few, np.full(few.size, 5.0)) == (1.0, few.size)
-    enough = 3.0 * _boundary_null(EMPIRICAL_MIN_GENES, rng)
-    assert empirical_inflation(enough, np.full(enough.size, 5.0))[0] > 1.5
-
-
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"calibration": "permutation"}, "calibration must be one of"),
         ({"calibration": "bootstrap", "cell_state_means": "library_size"}, "none to learn"),
-        ({"calibration": "bootstrap+empirical", "cell_state_means": "library_size"}, "none to learn"),
+        ({"calibration": "bootstrap+empirical"}, "calibration must be one of"),
     ],
 )
 def test_unusable_calibrations_are_refused_before_training(counts_adata, monkeypatch, kwargs, message):
@@ -115,35 +89,9 @@ def test_unusable_calibrations_are_refused_before_training(counts_adata, monkeyp
 
 def test_given_means_are_not_recalibrated(counts_adata):
     result = azt.tl.zi_test(counts_adata, layer="counts", cell_state_means="library_size", copy=True)
-    assert result.uns["zi_test"]["calibration"] == {"method": "none"}
+    assert result.uns["zi_test"]["calibration"] == {"method": "none", "called_share": 0.0}
     np.testing.assert_array_equal(
         result.var["zi_test_pvalue"], boundary_lrt_pvalue(result.var["zi_test_statistic"].to_numpy())
-    )
-
-
-def test_the_empirical_null_alone_needs_no_second_training(counts_adata, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("trained a cell-state model")
-
-    monkeypatch.setattr(cell_states, "fit", refuse)
-    result = azt.tl.zi_test(
-        counts_adata,
-        layer="counts",
-        labels_key="cell_type",
-        cell_state_means="library_size",
-        calibration="empirical",
-        copy=True,
-    )
-    settings = result.uns["zi_test"]["calibration"]
-    assert settings["method"] == "empirical" and "bootstrap" not in settings
-    assert settings["inflation"] == settings["empirical"]["inflation"] >= 1.0
-    assert settings["inflation_by_label"] == 1.0  # no empirical factor per type
-    table = azt.get.zi_test_df(result)
-    statistics = np.where(table["converged"], table["statistic"], np.nan)
-    expected = empirical_inflation(statistics, table["mean_count"])
-    assert (settings["inflation"], settings["empirical"]["n_genes"]) == pytest.approx(expected)
-    np.testing.assert_allclose(
-        table["pvalue"], boundary_lrt_pvalue(table["statistic"].to_numpy() / settings["inflation"])
     )
 
 
@@ -155,17 +103,14 @@ def calibrated():
     return adata
 
 
-def test_the_tool_divides_the_statistics_by_the_larger_factor(calibrated):
+def test_the_tool_divides_the_statistics_by_the_bootstraps_factors(calibrated):
     settings = calibrated.uns["zi_test"]["calibration"]
-    assert settings["method"] == calibrated.uns["zi_test"]["params"]["calibration"] == "bootstrap+empirical"
-    parts = [settings["bootstrap"]["inflation"], settings["empirical"]["inflation"]]
-    assert min(parts) >= 1.0 and settings["inflation"] == max(parts)
-    # Per type, the bootstrap's factor alone.
-    assert "inflation_by_label" not in settings["empirical"]
-    assert settings["inflation_by_label"] == settings["bootstrap"]["inflation_by_label"] >= 1.0
-    assert 20 <= settings["bootstrap"]["n_genes"] <= calibrated.n_vars
-    # Enough genes for the empirical null to be read at all (else its factor is 1 by rule).
-    assert EMPIRICAL_MIN_GENES <= settings["empirical"]["n_genes"] <= calibrated.n_vars
+    assert settings["method"] == calibrated.uns["zi_test"]["params"]["calibration"] == "bootstrap"
+    bootstrap = settings["bootstrap"]
+    assert settings["inflation"] == bootstrap["inflation"] >= 1.0
+    assert settings["inflation_by_label"] == bootstrap["inflation_by_label"] >= 1.0
+    assert settings["acted"] == ("bootstrap" if settings["inflation"] > 1.0 else "none")
+    assert 20 <= bootstrap["n_genes"] <= calibrated.n_vars and "reused" not in bootstrap
     table = azt.get.zi_test_df(calibrated)
     expected = boundary_lrt_pvalue(table["statistic"].to_numpy() / settings["inflation"])
     np.testing.assert_allclose(table["pvalue"], expected)
@@ -200,61 +145,53 @@ def test_the_draws_keep_every_cell_and_leave_unconverged_fits_out():
     np.testing.assert_array_equal(_converged_statistics(table), [3.0, np.nan])
 
 
-def _benchmark(name: str):
-    """A script of ``benchmarks/`` as a module."""
-    import importlib.util
-    from pathlib import Path
+def test_common_zero_inflation_is_said_in_plain_words():
+    common = azt.simulate_nb(n_cells=1_500, n_genes=100, zi_share=0.6, dropout=0.4, keep_means=True, seed=5)
+    with pytest.warns(UserWarning, match="zero inflation is common in these data") as caught:
+        azt.tl.zi_test(common, layer="counts", labels_key="cell_type", cell_state_means="mean_true")
+    assert "autozi_tutorial" not in str(caught[0].message)  # no file paths in the words
+    assert common.uns["zi_test"]["calibration"]["called_share"] >= 0.2
+    rare = azt.simulate_nb(n_cells=1_500, n_genes=100, zi_share=0.0, keep_means=True, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        azt.tl.zi_test(rare, layer="counts", labels_key="cell_type", cell_state_means="mean_true")
+        # With library sizes only, cell states are left out on purpose: many calls, no warning.
+        azt.tl.zi_test(common, layer="counts", labels_key="cell_type", cell_state_means="library_size")
+    assert rare.uns["zi_test"]["calibration"]["called_share"] < 0.2
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"bootstrap": {"inflation": 1.2}, "calibration": "none"}, "does not use"),
+        ({"bootstrap": {"inflation": 0.5}}, "at least 1"),
+        ({"bootstrap": {"inflation": 1.2}, "labels_key": "cell_type"}, "inflation_by_label"),
+        ({"bootstrap": 1.2}, "earlier run"),
+    ],
+)
+def test_a_reused_bootstrap_is_checked_before_training(counts_adata, monkeypatch, kwargs, message):
+    def refuse(*args, **kwargs):
+        raise AssertionError("trained before checking")
+
+    monkeypatch.setattr(cell_states, "fit", refuse)
+    with pytest.raises(ValueError, match=message):
+        azt.tl.zi_test(counts_adata, layer="counts", **kwargs)
 
 
-def test_the_benchmark_recalibrates_stored_runs_as_the_tool_calibrates():
-    """``evaluate_calls.py --recalibrate``: a run calibrated by the bootstrap alone gets the larger factor."""
-    evaluate_calls = _benchmark("evaluate_calls")
-    rng = np.random.default_rng(6)
-    n_null, n_zi = 300, 60
-    raw = np.concatenate([1.6 * _boundary_null(n_null, rng), rng.uniform(30.0, 200.0, n_zi)])
-    converged = np.ones(raw.size, dtype=bool)
-    converged[0] = False
-    bootstrap = 1.2
-    table = pd.DataFrame(
-        {
-            "zi_true": np.arange(raw.size) >= n_null,
-            "spike_in": False,
-            "mean_counts": 3.0,
-            "zi_test_raw_score": -np.log10(converged_pvalues(raw, converged)),
-            "zi_test_raw_converged": converged,
-            "zi_test_score": -np.log10(converged_pvalues(raw, converged, bootstrap)),
-            "zi_test_converged": converged,
-            "zi_test_qvalue": 1.0,
-            "zi_test_call": False,
-        },
-        index=[f"gene{i}" for i in range(raw.size)],
+def test_a_reused_bootstrap_saves_the_second_training(calibrated, monkeypatch):
+    fits, real_fit = [], cell_states.fit
+
+    def counted_fit(*args, **kwargs):
+        fits.append(1)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(cell_states, "fit", counted_fit)
+    bootstrap = calibrated.uns["zi_test"]["calibration"]["bootstrap"]
+    again = azt.tl.zi_test(
+        calibrated, layer="counts", labels_key="cell_type", bootstrap=bootstrap, copy=True, accelerator="cpu"
     )
-    table[["zi_test_raw_score", "zi_test_score"]] = table[["zi_test_raw_score", "zi_test_score"]].fillna(0.0)
-    recalibrated, factors = evaluate_calls.recalibrate(table)
-    part = factors["0.0"]
-    assert part["bootstrap"] == pytest.approx(bootstrap, rel=1e-6)
-    empirical, _ = empirical_inflation(np.where(converged, raw, np.nan), table["mean_counts"])
-    assert part["empirical"] == pytest.approx(empirical, rel=1e-6)
-    assert part["empirical"] > bootstrap  # so the empirical factor is the one applied
-    expected = converged_pvalues(raw, converged, part["empirical"])
-    np.testing.assert_allclose(10.0 ** -recalibrated["zi_test_score"].to_numpy()[1:], expected[1:], rtol=1e-6)
-    assert recalibrated["zi_test_call"].to_numpy()[n_null:].all()
-    # A pooled design: each part (replicate) gets its own factors and its own q-values.
-    second = table.assign(zi_test_score=-np.log10(converged_pvalues(raw, converged, 3.0))).fillna(0.0)
-    parts = {"a": table, "b": second}
-    pooled = pd.concat([part.rename(index=lambda g, n=name: f"{n}:{g}") for name, part in parts.items()])
-    pooled_recalibrated, pooled_factors = evaluate_calls.recalibrate(pooled)
-    assert pooled_factors["a"]["bootstrap"] == pytest.approx(bootstrap, rel=1e-6)
-    assert pooled_factors["b"]["bootstrap"] == pytest.approx(3.0, rel=1e-6)
-    first_part = pooled_recalibrated.loc[[f"a:{gene}" for gene in table.index], "zi_test_score"]
-    np.testing.assert_allclose(first_part, recalibrated["zi_test_score"])
-    # The former columns are kept; a table is recalibrated once.
-    np.testing.assert_array_equal(recalibrated["zi_test_bootstrap_score"], table["zi_test_score"])
-    with pytest.raises(ValueError, match="already recalibrated"):
-        evaluate_calls.recalibrate(recalibrated)
+    assert len(fits) == 1
+    settings = again.uns["zi_test"]["calibration"]
+    assert settings["bootstrap"]["reused"] and settings["bootstrap"]["inflation"] == bootstrap["inflation"]
+    assert settings["inflation"] == bootstrap["inflation"]
+    assert settings["inflation_by_label"] == bootstrap["inflation_by_label"]

@@ -247,6 +247,27 @@ def test_clear_zero_inflation_is_found():
     assert result["extra_zeros"].median() == pytest.approx(0.3, abs=0.08)
 
 
+def test_the_null_fit_also_gives_the_zinbs_negative_binomial_part():
+    """Zero-inflated genes' NB part is the counts without their extra zeros: higher means, less spread."""
+    data = simulate_nb(n_cells=1500, n_genes=40, zi_share=0.5, dropout=0.3, mean_range=(2.0, 20.0), seed=12)
+    table, fit = zinb_lrt(
+        data, labels_key="cell_type", return_null_fit=True, null_means=True, component_means=True
+    )
+    gained = (table["extra_zeros"] > 0).to_numpy()
+    zi = data.var["zi_true"].to_numpy()
+    assert gained[zi].all()
+    # Where the ZINB gained nothing, its NB part is the NB fit itself.
+    np.testing.assert_array_equal(fit.component_means[:, ~gained], fit.means[:, ~gained])
+    np.testing.assert_array_equal(fit.component_dispersions[~gained], fit.dispersions[~gained])
+    # Where it did, the mean rises by about 1 / (1 - pi) and the NB part is less overdispersed.
+    ratio = fit.component_means[:, zi].mean(0) / fit.means[:, zi].mean(0)
+    np.testing.assert_allclose(ratio, 1.0 / (1.0 - table.loc[zi, "extra_zeros"]), rtol=0.05)
+    assert (fit.component_dispersions[zi] > fit.dispersions[zi]).all()
+    # Unless asked for, no NB part.
+    fit = zinb_lrt(data, labels_key="cell_type", return_null_fit=True, null_means=True)[1]
+    assert fit.means is not None and fit.component_means is None
+
+
 def test_batch_covariate_removes_a_batch_driven_false_call():
     """A gene switched off in one batch looks zero-inflated unless the batch enters the model."""
     rng = np.random.default_rng(5)

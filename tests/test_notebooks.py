@@ -111,13 +111,16 @@ def test_output_contract(runs):
     assert summary["zi_test_best_qvalue"] == pytest.approx(genes["zi_test_qvalue"].min())
     calls = {name: int(genes[f"{key}_call"].sum()) for name, key in DESCRIPTIONS.items()}
     assert summary["calls_by_description"] == calls
-    # The positive control: known, well-expressed genes, none of them a gene the lesson follows.
+    # The positive control: a third of the well-expressed genes that no call flags, at two sizes.
     control = summary["positive_control"]
-    assert 0 < len(control["genes"]) <= 8 and 0 <= control["found"] <= len(control["genes"])
-    well_expressed = genes.set_index("gene").loc[control["genes"], "zi_test_mean_count"]
+    injected = control["genes_injected"]
+    assert len(injected) == control["strong_genes"] + control["weak_genes"] > 0
+    well_expressed = genes.set_index("gene").loc[injected, "zi_test_mean_count"]
     assert (well_expressed > summary["expression_cutoff"]).all()
-    assert not set(control["genes"]) & set(summary["zi_test_called"])
-    assert not set(control["genes"]) & set(control["other_genes_called"])
+    assert not set(injected) & set(summary["zi_test_called"])
+    for size in ("strong", "weak", "none"):
+        assert 0 <= control[f"{size}_called"] <= control[f"{size}_genes"]
+    assert control["none_genes"] == summary["n_genes"] - len(injected)
     # Per gene and cell type: pairs without counts are judged by neither rule.
     assert list(labels.columns[:2]) == ["gene", "label"] and labels["label"].nunique() == 10
     assert len(labels) == len(genes) * 10

@@ -675,3 +675,42 @@ def test_the_nb_designs_share_their_size_factors_and_dispersions():
         expected = np.outer(adata.obs["size_factor"], concentration)
         # Poisson: the variance equals the mean (pooled over cells and spike-ins).
         assert ((counts - expected) ** 2).sum() / expected.sum() == pytest.approx(1.0, abs=0.2), name
+
+
+# --- positive_control -------------------------------------------------------------------------
+
+
+def test_positive_control_makes_zero_inflation_common_at_two_sizes():
+    from autozi_tutorial.simulation import CONTROL_SIZES, positive_control
+
+    adata = simulate_nb(n_cells=2_000, n_genes=60, zi_share=0.0, mean_range=(2.0, 20.0), seed=4)
+    before = adata.layers["counts"].copy()
+    candidates = adata.var_names[10:40]
+    control = positive_control(adata, candidates, random_state=1)
+    assert (adata.layers["counts"] != before).nnz == 0  # the input is untouched
+    size = control.var["injected_size"]
+    assert (size == "strong").sum() == (size == "weak").sum() == 5  # a third of 30, halved
+    assert control.var_names[size != "none"].isin(candidates).all()
+    shares = control.var["injected_share"]
+    assert (shares[size == "strong"] == CONTROL_SIZES["strong"]).all()
+    low, high = CONTROL_SIZES["weak"]
+    assert shares[size == "weak"].between(low, high).all() and (shares[size == "none"] == 0).all()
+    # Every chosen gene lost about its share of non-zero counts.
+    counts, original = control.layers["counts"].toarray(), before.toarray()
+    for gene in np.flatnonzero(size != "none"):
+        kept = (counts[:, gene] > 0).sum() / (original[:, gene] > 0).sum()
+        assert 1 - kept == pytest.approx(shares.iloc[gene], abs=0.04)
+    same = positive_control(adata, candidates, random_state=1)
+    np.testing.assert_array_equal(same.layers["counts"].toarray(), counts)
+
+
+def test_positive_control_refuses_an_empty_choice():
+    from autozi_tutorial.simulation import positive_control
+
+    adata = simulate_nb(n_cells=100, n_genes=10, seed=0)
+    with pytest.raises(ValueError, match="No candidate gene"):
+        positive_control(adata, [])
+    with pytest.raises(ValueError, match="share_of_genes"):
+        positive_control(adata, adata.var_names, share_of_genes=0.0)
+    with pytest.raises(ValueError, match=r"not in adata\.var_names"):
+        positive_control(adata, ["no such gene"])

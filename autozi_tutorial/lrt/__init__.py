@@ -95,11 +95,17 @@ class NullFit:
     unless asked for);
     ``dispersions`` is genes x dispersion groups (in the order of ``dispersion_groups``,
     see :func:`dispersion_groups`); NaN for untestable genes.
+    ``component_means`` and ``component_dispersions`` (when asked for) are the same for the
+    ZINB fit's negative-binomial part, its zero inflation left out: the counts as they would
+    be without extra zeros (a bootstrap ``benchmarks/zi_common.py`` measured). They equal the
+    NB fit's for genes whose ZINB gained nothing.
     """
 
     means: np.ndarray | None
     dispersions: np.ndarray
     dispersion_groups: list[str]
+    component_means: np.ndarray | None = None
+    component_dispersions: np.ndarray | None = None
 
 
 def _codes(adata: AnnData, key: str | None, role: str) -> tuple[np.ndarray, list[str]]:
@@ -181,6 +187,7 @@ def zinb_lrt(
     device: torch.device | str = "cpu",
     return_null_fit: bool = False,
     null_means: bool = False,
+    component_means: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, NullFit]:
     """Per-gene likelihood-ratio test of NB (no zero inflation) against ZINB.
 
@@ -222,6 +229,8 @@ def zinb_lrt(
     null_means
         With ``return_null_fit``, also its expected count for every cell and gene (a cells x
         genes float32 array).
+    component_means
+        With ``null_means``, the same for the ZINB's negative-binomial part.
 
     Returns
     -------
@@ -263,6 +272,7 @@ def zinb_lrt(
     n_groups = len(group_names)
     means = np.full(adata.shape, np.nan, dtype=np.float32) if return_null_fit and null_means else None
     dispersions = np.full((adata.n_vars, n_groups), np.nan)
+    component = (means.copy(), dispersions.copy()) if means is not None and component_means else None
     parts = []
     for start in range(0, adata.n_vars, chunk_size):
         stop = min(start + chunk_size, adata.n_vars)
@@ -277,14 +287,19 @@ def zinb_lrt(
         part["converged"] = True
         if len(testable):
             offset = offset if offset.shape[1] == 1 else offset[:, testable]
-            fitted, nb, _ = test_chunk(y[:, testable], offset, design, max_iter, tol)
+            fitted, nb, zinb = test_chunk(y[:, testable], offset, design, max_iter, tol)
             columns = testable.cpu().numpy()
             for name, value in fitted.items():
                 part.loc[columns, name] = value.cpu().numpy()
             dispersions[start + columns] = nb.phi.T.exp().cpu().numpy()
             if means is not None:
-                null_means = (offset + design.mean @ nb.beta).exp()
-                means[:, start + columns] = null_means.cpu().numpy()
+                means[:, start + columns] = (offset + design.mean @ nb.beta).exp().cpu().numpy()
+            if component is not None:
+                # The ZINB's NB part where it gained on the NB (pi > 0), the NB elsewhere.
+                gained = zinb.pi > 0
+                beta = torch.where(gained, zinb.beta, nb.beta)
+                component[0][:, start + columns] = (offset + design.mean @ beta).exp().cpu().numpy()
+                component[1][start + columns] = torch.where(gained, zinb.phi, nb.phi).T.exp().cpu().numpy()
         parts.append(part)
     table = pd.concat(parts, ignore_index=True).astype({"converged": bool})
     table.insert(0, "gene", adata.var_names.to_numpy(dtype=str))
@@ -302,7 +317,7 @@ def zinb_lrt(
         )
     if not return_null_fit:
         return table
-    return table, NullFit(means, dispersions, group_names)
+    return table, NullFit(means, dispersions, group_names, *(component or (None, None)))
 
 
 def zinb_lrt_by_label(

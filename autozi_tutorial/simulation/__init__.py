@@ -9,7 +9,8 @@ transcriptional bursting (:func:`simulate_bursty`), a continuous trajectory
 (:func:`simulate_trajectory`) and batches with depth, gene and dispersion effects
 (:func:`simulate_batches`). :func:`inject_zeros` adds known zero inflation to any data (real
 data included), the positive control for ZI calls; :func:`add_zero_inflation` adds it to
-random groups of genes and records the truth as the simulators do.
+random groups of genes and records the truth as the simulators do; :func:`positive_control`
+makes zero inflation common in a copy of real counts, at two sizes.
 
 Layout: :mod:`._common` (the set-up the designs share: size factors, gene means and
 dispersions, the choice of zero-inflated genes and their dropout, spike-ins, and the packaging
@@ -20,16 +21,18 @@ into an AnnData), one module per family (:mod:`._nb`: types, batches and hidden 
 
 from ._batches import simulate_batches
 from ._bursty import simulate_bursty
-from ._inject import add_zero_inflation, inject_zeros
+from ._inject import CONTROL_SIZES, add_zero_inflation, inject_zeros, positive_control
 from ._nb import simulate_hidden_states, simulate_nb
 from ._pln import PLNParameters, load_pln_parameters, simulate_pln
 from ._trajectory import simulate_trajectory
 
 __all__ = [
+    "CONTROL_SIZES",
     "PLNParameters",
     "add_zero_inflation",
     "inject_zeros",
     "load_pln_parameters",
+    "positive_control",
     "simulate_batches",
     "simulate_bursty",
     "simulate_hidden_states",

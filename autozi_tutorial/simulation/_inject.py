@@ -290,3 +290,67 @@ def _group(i: int, group: object) -> tuple[float, float | list[float]]:
     check_share(f"groups[{i}] share_of_genes", share)
     low, high = _probability_or_range(dropout, f"groups[{i}] dropout")
     return float(share), [low, high] if np.ndim(dropout) > 0 else low
+
+
+#: The positive control's two sizes of zero inflation: strong, and about what the main lesson's
+#: call shows on real PBMC counts (5-10% extra zeros).
+CONTROL_SIZES = {"strong": 0.3, "weak": (0.05, 0.1)}
+
+
+def positive_control(
+    adata: AnnData,
+    candidates: Sequence[str] | pd.Index,
+    *,
+    share_of_genes: float = 1 / 3,
+    layer: str | None = "counts",
+    random_state: int = 0,
+) -> AnnData:
+    """A copy of ``adata`` in which zero inflation is common: the positive control of a ZI call.
+
+    ``share_of_genes`` of the ``candidates`` (rounded, at least one) are chosen at random; half
+    get :data:`CONTROL_SIZES` ``["strong"]`` extra zeros, the other half a share drawn from
+    ``["weak"]`` (:func:`inject_zeros`). Cells left without counts are dropped.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes with raw counts; it is not modified.
+    candidates
+        Genes that may get zeros, e.g. the expressed genes that no call flags.
+    share_of_genes
+        Share of the candidates that get zeros, in (0, 1].
+    layer
+        Layer holding the counts, or None for ``adata.X``.
+    random_state
+        Seed of the choice of genes and entries.
+
+    Returns
+    -------
+    AnnData
+        The copy, with ``var["zeros_injected"]``, ``var["injected_share"]`` and
+        ``var["injected_size"]`` (``"strong"``, ``"weak"`` or ``"none"``).
+
+    Raises
+    ------
+    ValueError
+        If ``candidates`` is empty or names unknown genes, or ``share_of_genes`` is out of range.
+    """
+    if not 0.0 < share_of_genes <= 1.0:
+        raise ValueError(f"share_of_genes must be in (0, 1], got {share_of_genes}.")
+    names = pd.Index(candidates).astype(str).unique()
+    if names.empty:
+        raise ValueError(
+            "No candidate gene to inject zeros into: every expressed gene is already called, or none "
+            "is expressed. A positive control needs genes that the call does not flag."
+        )
+    rng = np.random.default_rng(random_state)
+    chosen = rng.permutation(names)[: max(1, round(share_of_genes * len(names)))]
+    strong, weak = chosen[: (len(chosen) + 1) // 2], chosen[(len(chosen) + 1) // 2 :]
+    control = inject_zeros(adata, strong, share=CONTROL_SIZES["strong"], layer=layer, random_state=rng)
+    if len(weak):
+        control = inject_zeros(control, weak, share=CONTROL_SIZES["weak"], layer=layer, random_state=rng)
+    size = pd.Series("none", index=control.var_names)
+    size[strong], size[weak] = "strong", "weak"
+    control.var["injected_size"] = pd.Categorical(size, categories=["strong", "weak", "none"])
+    counts = control.X if layer is None else control.layers[layer]
+    return control[np.asarray(counts.sum(axis=1)).ravel() > 0].copy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,14 +16,17 @@ from ..devices import training_device
 from ..lrt import benjamini_hochberg, converged_pvalues, dispersion_groups, zinb_lrt, zinb_lrt_by_label
 from ..progress import TrainingProgress
 from ..validation import InputDataError, counts_matrix, validate_counts, validate_obs_key
-from ._calibration import empirical_inflation, inflation_factor, null_counts
+from ._calibration import EXPRESSED_MEAN_COUNT, MIN_GENES, inflation_factor, null_counts
 from ._common import check_key_added, group_mean_counts, mean_counts, package_versions, plain
 
 #: ``cell_state_means`` value for a test that knows each cell's library size only.
 LIBRARY_SIZE = "library_size"
-#: ``calibration`` values. ``"auto"``: ``"bootstrap+empirical"`` with learned cell states, else
-#: ``"none"``; with both, the statistics are divided by the larger of the two factors.
-CALIBRATIONS = ("auto", "bootstrap+empirical", "bootstrap", "empirical", "none")
+#: ``calibration`` values. ``"auto"``: ``"bootstrap"`` with learned cell states, else ``"none"``.
+CALIBRATIONS = ("auto", "bootstrap", "none")
+#: Warn that zero inflation is common when at least this share of the well-expressed genes is
+#: called (``benchmarks/zi_common.py``: none of the designs without zero inflation, nor the
+#: real PBMC counts, come near it).
+COMMON_SHARE = 0.2
 #: Columns written to ``var`` (``<key_added>_<column>``), from the engine's table.
 VAR_COLUMNS = (
     "pvalue",
@@ -42,15 +46,33 @@ def _calibration(calibration, cell_state_means) -> str:
     """The calibration the run uses (never ``"auto"``); a clear error for one it cannot use."""
     if calibration not in CALIBRATIONS:
         raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}.")
-    if "bootstrap" in calibration and cell_state_means is not None:
+    if calibration == "bootstrap" and cell_state_means is not None:
         raise ValueError(
             f"calibration={calibration!r} recalibrates the test for the error of learned cell states "
             "by learning them again; with cell_state_means given there is none to learn. Use "
-            "calibration='empirical', 'none' or 'auto'."
+            "calibration='none' or 'auto'."
         )
     if calibration == "auto":
-        return "bootstrap+empirical" if cell_state_means is None else "none"
+        return "bootstrap" if cell_state_means is None else "none"
     return calibration
+
+
+def _check_bootstrap(bootstrap, calibration: str, per_type: bool) -> None:
+    """A reused bootstrap must come from an earlier run of the tool, with a factor for each test run now."""
+    if bootstrap is None:
+        return
+    if calibration != "bootstrap":
+        raise ValueError(f"bootstrap= reuses a bootstrap, which calibration={calibration!r} does not use.")
+    needed = ("inflation", "inflation_by_label") if per_type else ("inflation",)
+    usable = isinstance(bootstrap, Mapping) and all(
+        isinstance(bootstrap.get(name), Real) and bootstrap[name] >= 1.0 for name in needed
+    )
+    if not usable:
+        raise ValueError(
+            "bootstrap must be an earlier run's adata.uns['zi_test']['calibration']['bootstrap'], with "
+            f"factors of at least 1 under {', '.join(map(repr, needed))} (a run with labels_key and "
+            "by_label for the per-type test)."
+        )
 
 
 def _check_inputs(adata, layer, labels_key, batch_key, fdr, cell_state_means, key_added, random_state):
@@ -146,14 +168,15 @@ def _null_draws(adata: AnnData, null_fit, labels_key, batch_key, random_state) -
     """The bootstrap's data: counts drawn from the test's fitted NB, with the cells' types and batches."""
     groups, _ = dispersion_groups(adata, labels_key, batch_key)
     rng = np.random.default_rng(random_state)
-    counts = null_counts(null_fit.means, null_fit.dispersions, groups, rng)
+    means, dispersions = null_fit.means, null_fit.dispersions
+    counts = null_counts(means, dispersions, groups, rng)
     # Every real cell has counts: a cell drawn without any is drawn again (a few low-depth cells),
     # so that the draws keep the cells whose states are hardest to learn.
     for _ in range(100):
         empty = np.flatnonzero(counts.sum(axis=1) == 0)
         if not len(empty):
             break
-        counts[empty] = null_counts(null_fit.means[empty], null_fit.dispersions, groups[empty], rng)
+        counts[empty] = null_counts(means[empty], dispersions, groups[empty], rng)
     keys = [key for key in (labels_key, batch_key) if key is not None]
     draws = AnnData(X=counts, obs=adata.obs[keys].copy())
     draws.var_names = adata.var_names.copy()
@@ -175,20 +198,51 @@ def _converged_statistics(table: pd.DataFrame) -> np.ndarray:
     return np.where(table["converged"], table["statistic"], np.nan)
 
 
-def _factors(estimate, table, means, by_type, type_means) -> dict:
-    """One calibration's inflation factors (``estimate``: its estimator) over all cells and per type."""
-    factor, genes = estimate(_converged_statistics(table), means)
+def _bootstrap_factors(table, means, by_type, type_means) -> dict:
+    """The bootstrap's inflation factors, read off the draws' statistics, over all cells and per type."""
+    factor, genes = inflation_factor(_converged_statistics(table), means)
     factors = {"inflation": factor, "n_genes": genes}
     if by_type is not None:
-        factor, pairs = estimate(_converged_statistics(by_type), type_means.T.ravel())
+        factor, pairs = inflation_factor(_converged_statistics(by_type), type_means.T.ravel())
         factors |= {"inflation_by_label": factor, "n_pairs": pairs}
     return factors
+
+
+def _is_library_size(cell_state_means) -> bool:
+    return isinstance(cell_state_means, str) and cell_state_means == LIBRARY_SIZE
+
+
+def _warn_if_common(table: pd.DataFrame, *, warn: bool) -> float:
+    """Share of the well-expressed tested genes called; with ``warn``, a plain warning when it is large."""
+    expressed = table["pvalue"].notna() & (table["mean_count"] >= EXPRESSED_MEAN_COUNT)
+    called = int((table["call"] & expressed).sum())
+    share = called / max(int(expressed.sum()), 1)
+    if warn and share >= COMMON_SHARE and expressed.sum() >= MIN_GENES:
+        warnings.warn(
+            f"{called} of the {int(expressed.sum())} genes with a mean count of at least "
+            f"{EXPRESSED_MEAN_COUNT:g} ({share:.0%}) have more zeros than their cells' states explain: "
+            "zero inflation is common in these data. That is rare in droplet (UMI) counts: check that "
+            "the counts are raw, one cell each, neither normalised nor scaled. In plate-based (read) "
+            "counts it is expected.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return share
 
 
 def _recalibrate(table: pd.DataFrame, inflation: float) -> None:
     """P-values of the statistics divided by ``inflation``, and their q-values, in place."""
     table["pvalue"] = converged_pvalues(table["statistic"], table["converged"], inflation)
     table["qvalue"] = benjamini_hochberg(table["pvalue"].to_numpy())
+
+
+def _apply_calibration(settings: dict, table: pd.DataFrame, by_type: pd.DataFrame | None) -> None:
+    """Divide the statistics by the bootstrap's factors, in place; record them and whether they acted."""
+    for name, frame in (("inflation", table), ("inflation_by_label", by_type)):
+        if frame is not None:
+            settings[name] = settings["bootstrap"][name]
+            _recalibrate(frame, settings[name])
+    settings["acted"] = "bootstrap" if settings["inflation"] > 1.0 else "none"
 
 
 def zi_test(
@@ -203,6 +257,7 @@ def zi_test(
     key_added: str = "zi_test",
     save_means: bool = False,
     calibration: str = "auto",
+    bootstrap: Mapping | None = None,
     accelerator: str = "auto",
     random_state: int = 0,
     copy: bool = False,
@@ -222,17 +277,16 @@ def zi_test(
     when its Benjamini-Hochberg q-value is below ``fdr``.
 
     The test treats the learned cell-state means as known, which makes its statistics too
-    large for genes without zero inflation. By default its p-values are calibrated
-    (:mod:`autozi_tutorial.tl._calibration`) by the larger of two factors: a parametric
-    bootstrap of the whole pipeline (counts drawn from the fitted NB, in which no gene is
-    zero-inflated, go through the cell-state model and the test again; the factor is how much
-    larger than the null their statistics are, at the 95th percentile), and an empirical null
-    (the same factor read off the real genes' statistics, leaving out those with overwhelming
-    evidence). The statistics are divided by it before their p-values are computed. The
-    per-type test has its own bootstrap factor and no empirical one (zero inflation within
-    a type has too little evidence for it). The bootstrap costs a second training of the
-    cell-state model; the empirical null costs nothing. ``benchmarks/README.md`` measures
-    what they achieve.
+    large for genes without zero inflation. By default its p-values are calibrated by a
+    parametric bootstrap of the whole pipeline (:mod:`autozi_tutorial.tl._calibration`):
+    counts drawn from the fitted NB, in which no gene is zero-inflated, go through the
+    cell-state model and the test again; how much larger than the null their statistics are, at the
+    95th percentile, is the inflation factor, and the real statistics are divided by it
+    before their p-values are computed (the per-type test by its own factor, from the same
+    draws). Nothing in it assumes that zero inflation is rare. It costs a second training of
+    the cell-state model, which a run on a copy of the same cells (a positive control) can
+    skip by reusing an earlier run's factors (``bootstrap``). ``benchmarks/README.md``
+    measures what it achieves.
 
     Parameters
     ----------
@@ -260,11 +314,14 @@ def zi_test(
         Also store the null (NB) fit's expected count per cell and gene in
         ``layers[f"{key_added}_means"]``, for :func:`autozi_tutorial.pl.zero_diagnostic`.
     calibration
-        ``"auto"`` (default): ``"bootstrap+empirical"`` when the cell states are learned, else
-        ``"none"``. ``"bootstrap"`` or ``"empirical"``: one of the two factors alone (the
-        bootstrap needs learned cell states; with the empirical null alone the per-type test
-        is not calibrated). ``"none"``: the boundary null's p-values as they are, too small
-        for null genes with learned cell states.
+        ``"auto"`` (default): ``"bootstrap"`` when the cell states are learned, else
+        ``"none"``. ``"none"``: the boundary null's p-values as they are, too small for null
+        genes with learned cell states.
+    bootstrap
+        An earlier run's bootstrap factors, ``adata.uns[key_added]["calibration"]["bootstrap"]``,
+        to reuse instead of drawing and training again: only for the same cells, for example
+        a copy with zeros injected (a positive control; on the lessons' PBMC counts the
+        factor is the same with and without them, ``benchmarks/README.md``).
     accelerator
         Where the cell-state model trains and the test runs: ``"auto"`` (a GPU when there is
         one, or ``$AUTOZI_ACCELERATOR``), ``"cpu"``, ``"gpu"``.
@@ -292,10 +349,14 @@ def zi_test(
         - ``uns[key_added]``: ``params``, ``cell_state_model`` (settings and device),
           ``dispersion_groups`` (:func:`autozi_tutorial.lrt.dispersion_groups`) and
           ``group_dispersions`` (genes x groups, the NB's theta),
-          ``calibration`` (``method``; unless ``"none"``, the ``inflation`` factor applied and,
-          per type, ``inflation_by_label``; for each of ``"bootstrap"`` and ``"empirical"``
-          used, its own ``inflation`` and the ``n_genes`` it was read off; the bootstrap's
-          also ``inflation_by_label`` and ``n_pairs``), ``labels`` and package ``versions``.
+          ``calibration`` (``method``; ``called_share``, the share of the genes with a mean
+          count of at least 1 called, with a warning in plain words when it is 0.2 or more
+          and the cell states are not left out (``"library_size"``);
+          unless ``"none"``, the ``inflation`` factor applied, per type
+          ``inflation_by_label``, ``acted`` (``"bootstrap"``, or ``"none"`` when the factor
+          is 1), and ``bootstrap``: its factors with the ``n_genes`` and ``n_pairs`` they were
+          read off, ``reused`` when they came from an earlier run), ``labels`` and package
+          ``versions``.
 
         ``_statistic`` is the likelihood ratio itself; the p-values are those of the
         statistic divided by the inflation factor.
@@ -317,6 +378,7 @@ def zi_test(
     """
     _check_inputs(adata, layer, labels_key, batch_key, fdr, cell_state_means, key_added, random_state)
     calibration = _calibration(calibration, cell_state_means)
+    _check_bootstrap(bootstrap, calibration, labels_key is not None and by_label)
     target = adata.copy() if copy else adata
     state_model = None
     device: dict[str, str | None] = {"device": "cpu", "device_name": None}
@@ -330,7 +392,7 @@ def zi_test(
             **cell_states.TRAINING,
             "n_samples": cell_states.N_SAMPLES,
         }
-    elif isinstance(cell_state_means, str) and cell_state_means == LIBRARY_SIZE:
+    elif _is_library_size(cell_state_means):
         offsets = None
     else:
         offsets = _user_log_means(target, cell_state_means)
@@ -342,13 +404,13 @@ def zi_test(
     labels = _label_order(target, labels_key) if labels_key is not None and by_label else []
     test = {"labels_key": labels_key, "batch_key": batch_key, "labels": labels, "device": torch_device}
     test |= {"max_iter": max_iter, "tol": tol}
-    null_means = save_means or "bootstrap" in calibration
-    table, null_fit, by_type = _test(target, layer, offsets, null_means=null_means, **test)
+    draw = calibration == "bootstrap" and bootstrap is None
+    table, null_fit, by_type = _test(target, layer, offsets, null_means=save_means or draw, **test)
     table["mean_count"] = mean_counts(counts_matrix(target, layer))
     type_means = group_mean_counts(target, layer, labels_key, labels) if labels else None
     settings: dict = {"method": calibration}
-    if "bootstrap" in calibration:
-        # Every gene of the draws is non-ZI: their statistics show how far the pipeline's exceed the null.
+    if draw:
+        # No gene of the draws is zero-inflated: their statistics show how far the pipeline's exceed the null.
         draws = _null_draws(target, null_fit, labels_key, batch_key, random_state)
         model = _train_cell_states(draws, None, progress and "calibration", **training)
         with warnings.catch_warnings():
@@ -357,20 +419,15 @@ def zi_test(
             null_table, _, null_by_type = _test(draws, None, draws_offsets, null_means=False, **test)
         draws_means = mean_counts(counts_matrix(draws, None))
         draws_type_means = group_mean_counts(draws, None, labels_key, labels) if labels else None
-        null_tables = (null_table, draws_means, null_by_type, draws_type_means)
-        settings["bootstrap"] = _factors(inflation_factor, *null_tables)
-    if "empirical" in calibration:
-        # Over all cells only: within a type the zero-inflated pairs have less evidence, and the
-        # empirical null read off the pairs was far too large (module docstring).
-        settings["empirical"] = _factors(empirical_inflation, table, table["mean_count"], None, None)
+        settings["bootstrap"] = _bootstrap_factors(null_table, draws_means, null_by_type, draws_type_means)
+    elif calibration == "bootstrap":
+        settings["bootstrap"] = {**plain(dict(bootstrap)), "reused": True}
     if calibration != "none":
-        for name, frame in (("inflation", table), ("inflation_by_label", by_type)):
-            if frame is not None:
-                parts = [part[name] for part in settings.values() if isinstance(part, dict) and name in part]
-                settings[name] = max(parts, default=1.0)
-                _recalibrate(frame, settings[name])
+        _apply_calibration(settings, table, by_type)
 
     table["call"] = (table["qvalue"] < fdr).to_numpy()
+    # Over library sizes only, many calls are expected: cell states are left out on purpose.
+    settings["called_share"] = _warn_if_common(table, warn=not _is_library_size(cell_state_means))
     per_type: dict[str, pd.DataFrame] = {}
     if labels:
         by_type["call"] = (by_type["qvalue"] < fdr).to_numpy()

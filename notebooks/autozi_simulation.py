@@ -31,10 +31,8 @@
 # - **both agree**: AUTOZI's rule and the ZI test at once.
 #
 # The main lesson recommends the third (`azt.tl.zi_test`). Our target was an FPR of at most
-# 0.05 and a TPR of at least 0.9 among genes with mean count above 1, on every design. The
-# ZI test met it on all twenty simulated designs and data draws we measured, from 50 to 1,000
-# genes, with or without zero-inflated genes, batches or a continuous trajectory: it kept the
-# FPR at or below 0.03 and found at least 0.92 of the ZI genes on each (`benchmarks/README.md`).
+# 0.05 and a TPR of at least 0.9 among genes with mean count above 1, on every design; how the
+# ZI test does on each design measured, and where it falls short, is in `benchmarks/README.md`.
 # This notebook shows it on three designs: counts with independent dropout, annotated cell
 # types that hide cell states, and bursty transcription.
 #

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -94,3 +95,35 @@ def test_anchors_into_the_readme_exist():
 def _strip_code(text: str) -> str:
     """The text without its fenced code blocks (a ``# comment`` there is no heading)."""
     return FENCE.sub("", text)
+
+
+def _lesson_outputs() -> str:
+    """Every text and Markdown output of the committed, executed main lesson."""
+    notebook = json.loads((ROOT / "notebooks" / "autozi_pbmc.ipynb").read_text(encoding="utf-8"))
+    texts = []
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            texts.append("".join(output.get("text", "")) + "".join(data.get("text/markdown", "")))
+    return "\n".join(texts)
+
+
+def test_the_answer_quotes_the_executed_lesson():
+    outputs = _lesson_outputs()
+    answer = README.read_text(encoding="utf-8").split("## The answer", 1)[1].split("\n## ", 1)[0]
+    answer = " ".join(answer.split())
+    control = re.search(
+        r"Zeros injected into (\d+) genes\. The ZI test finds \*\*(\d+) of the (\d+)\*\* with (\S+) extra "
+        r"zeros and \*\*(\d+) of the (\d+)\*\* with (\S+)\. Of the \d+ genes without injected zeros it "
+        r"calls \*\*(\d+)\*\*",
+        " ".join(outputs.split()),
+    )
+    assert control, "the lesson's positive-control line changed: update this test"
+    injected, strong_found, strong, strong_share, weak_found, weak, weak_share, others = control.groups()
+    assert f"injected into {injected} of the same counts' genes" in answer
+    assert f"finds {strong_found} of the {strong} with {strong_share} extra zeros" in answer
+    assert f"{weak_found} of the {weak} with {weak_share.replace('%-', '-')}" in answer
+    assert f"calls {others} other genes" in answer
+    called = re.search(r"AUTOZI's 0\.5 rule calls \*\*(\d+)\*\* genes", outputs)
+    genes = re.search(r"\((\d+) cells, (\d+) genes,", outputs)
+    assert f"calls {round(100 * int(called[1]) / int(genes[2]))}% of the same genes" in answer

@@ -40,6 +40,7 @@ _SUBMODULES = frozenset(
         "simulation",
         "tl",
         "validation",
+        "versions",
         "zi",
     }
 )
@@ -70,7 +71,7 @@ _DEFINED_IN = {
     "load_pbmc": "data",
     "load_pbmc68k": "data",
     "load_pln_parameters": "simulation",
-    "package_versions": "tl._common",
+    "package_versions": "versions",
     "parse_seeds": "parameters",
     "positive_control": "simulation",
     "read_results": "results",

@@ -17,9 +17,10 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .versions import package_versions
 
 if TYPE_CHECKING:
     from .data import LoadedDataset
@@ -77,28 +78,6 @@ class Report:
 def default_data_dirs() -> list[Path]:
     """``data``, plus ``data`` inside each folder of :data:`LESSON_FOLDERS` that holds lessons."""
     return [Path("data")] + [folder / "data" for folder in LESSON_FOLDERS if any(folder.glob("*.ipynb"))]
-
-
-def package_versions(packages: Sequence[str]) -> dict[str, str | None]:
-    """Installed version of each package, from its metadata alone (nothing is imported).
-
-    Parameters
-    ----------
-    packages : sequence of str
-        Distribution names, as pip knows them (``"scvi-tools"``).
-
-    Returns
-    -------
-    dict
-        Package -> version, None for a package that is not installed.
-    """
-    versions: dict[str, str | None] = {}
-    for package in packages:
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = None
-    return versions
 
 
 def reinstall_command(package: str, installed: str) -> str:

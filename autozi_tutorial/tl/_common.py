@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
 import scanpy as sc
 from anndata import AnnData
 
-#: Packages whose versions every result records.
-REPORTED_PACKAGES = ("autozi-tutorial", "scvi-tools", "torch", "scanpy", "anndata", "numpy", "scipy")
+from ..versions import package_versions
 
-
-def package_versions(packages: Sequence[str] = REPORTED_PACKAGES) -> dict[str, str | None]:
-    """Installed version of each package, None for one not installed."""
-    versions: dict[str, str | None] = {}
-    for package in packages:
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = None
-    return versions
+__all__ = ["check_key_added", "group_mean_counts", "mean_counts", "package_versions", "plain"]
 
 
 def check_key_added(key_added: Any) -> None:

@@ -168,15 +168,14 @@ def _null_draws(adata: AnnData, null_fit, labels_key, batch_key, random_state) -
     """The bootstrap's data: counts drawn from the test's fitted NB, with the cells' types and batches."""
     groups, _ = dispersion_groups(adata, labels_key, batch_key)
     rng = np.random.default_rng(random_state)
-    means, dispersions = null_fit.means, null_fit.dispersions
-    counts = null_counts(means, dispersions, groups, rng)
+    counts = null_counts(null_fit.means, null_fit.dispersions, groups, rng)
     # Every real cell has counts: a cell drawn without any is drawn again (a few low-depth cells),
     # so that the draws keep the cells whose states are hardest to learn.
     for _ in range(100):
         empty = np.flatnonzero(counts.sum(axis=1) == 0)
         if not len(empty):
             break
-        counts[empty] = null_counts(means[empty], dispersions, groups[empty], rng)
+        counts[empty] = null_counts(null_fit.means[empty], null_fit.dispersions, groups[empty], rng)
     keys = [key for key in (labels_key, batch_key) if key is not None]
     draws = AnnData(X=counts, obs=adata.obs[keys].copy())
     draws.var_names = adata.var_names.copy()
@@ -280,8 +279,8 @@ def zi_test(
     large for genes without zero inflation. By default its p-values are calibrated by a
     parametric bootstrap of the whole pipeline (:mod:`autozi_tutorial.tl._calibration`):
     counts drawn from the fitted NB, in which no gene is zero-inflated, go through the
-    cell-state model and the test again; how much larger than the null their statistics are, at the
-    95th percentile, is the inflation factor, and the real statistics are divided by it
+    cell-state model and the test again; how much larger than the null their statistics are,
+    at the 95th percentile, is the inflation factor, and the real statistics are divided by it
     before their p-values are computed (the per-type test by its own factor, from the same
     draws). Nothing in it assumes that zero inflation is rare. It costs a second training of
     the cell-state model, which a run on a copy of the same cells (a positive control) can

@@ -28,11 +28,11 @@
 # - train AUTOZI per gene and per cell type, and read its answer as a ranking of genes;
 # - test each gene for more zeros than its cells' states explain (the ZI test), and read the
 #   answer;
-# - check, by adding zeros on purpose to a few genes, that the test can find zero-inflated
-#   genes in these very counts.
+# - check, by adding zeros on purpose to many genes, that the test can find zero-inflated
+#   genes in these very counts, even where they are common.
 #
 # **Time needed.** About 90 minutes as a workshop, with discussion and the two exercises
-# (`workshop/schedule.md`). The computer's share is about three minutes on the offline data
+# (`workshop/schedule.md`). The computer's share is about two minutes on the offline data
 # (700 cells) on a 2-core laptop; the 12,039 cells of scvi-tools' own AutoZI tutorial take
 # much longer.
 #

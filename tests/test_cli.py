@@ -166,7 +166,8 @@ def test_check_for_real(tmp_path):
     assert f"OK    the seed's PBMC data is cached in {cached / data.PBMC_CACHE_NAME}" in out
     assert f"NOTE  the seed's PBMC data is not cached in {empty}/" in out
     assert "check: epoch 3/3" in out and "OK    AUTOZI trained 3 epochs" in out
-    assert "rough time for the lesson's 6 model fits" in out
+    fits = cli.AUTOZI_FITS + cli.CELL_STATE_FITS
+    assert fits == 5 and f"rough time for the lesson's {fits} model fits" in out
 
 
 def test_check_reports_what_to_fix(monkeypatch, capsys, tmp_path):

@@ -186,6 +186,8 @@ def test_a_reused_bootstrap_saves_the_second_training(calibrated, monkeypatch):
         return real_fit(*args, **kwargs)
 
     monkeypatch.setattr(cell_states, "fit", counted_fit)
+    # What is checked is how often the model trains, not what it learns: a short training will do.
+    monkeypatch.setitem(cell_states.TRAINING, "max_epochs", 2)
     bootstrap = calibrated.uns["zi_test"]["calibration"]["bootstrap"]
     again = azt.tl.zi_test(
         calibrated, layer="counts", labels_key="cell_type", bootstrap=bootstrap, copy=True, accelerator="cpu"

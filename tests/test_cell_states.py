@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from autozi_tutorial import cell_states
 from autozi_tutorial.cell_states import fit, log_means, model_settings
@@ -58,3 +59,66 @@ def test_cell_state_model_takes_the_rule_unless_told(trained):
         assert fit(adata, layer="counts", accelerator="cpu", n_latent=4).module.n_latent == 4
     with pytest.raises(ValueError, match="n_genes"):
         model_settings(0)
+
+
+@pytest.mark.parametrize(
+    ("n_cells", "epochs"), [(1, 200), (700, 200), (3_000, 200), (6_000, 100), (12_039, 50), (100_000, 20)]
+)
+def test_larger_data_train_for_fewer_epochs_with_the_same_steps(n_cells, epochs):
+    settings = cell_states.training(n_cells)
+    assert settings["max_epochs"] == epochs and settings["n_epochs_kl_warmup"] == 2 * epochs
+    assert (
+        settings["lr"] == cell_states.TRAINING["lr"]
+        and settings["batch_size"] == cell_states.TRAINING["batch_size"]
+    )
+
+
+def test_training_without_the_rule_keeps_the_epochs():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cell_states, "REFERENCE_CELLS", None)
+        assert cell_states.training(50_000)["max_epochs"] == cell_states.TRAINING["max_epochs"]
+    with pytest.raises(ValueError, match="n_cells"):
+        cell_states.training(0)
+
+
+def test_the_model_trains_with_the_rules_schedule(trained):
+    """The fitted model's plan took the rule's epochs and KL warm-up."""
+    _, model = trained
+    assert model.trainer.current_epoch == 5
+    assert model.trainer.lightning_module.n_epochs_kl_warmup == 10
+
+
+def test_the_quieter_training_plan_trains_exactly_as_scvi_tools_does():
+    """Same seed, same data: identical parameters and per-epoch ELBO, with or without step logging."""
+    import scvi
+    from conftest import make_counts_adata
+
+    data = make_counts_adata()
+    models = []
+    for model_class in (scvi.model.SCVI, cell_states.CellStateModel):
+        scvi.settings.seed = 0
+        copy = data.copy()
+        model_class.setup_anndata(copy, layer="counts")
+        model = model_class(copy, **model_settings(copy.n_vars))
+        model.train(max_epochs=3, accelerator="cpu", enable_progress_bar=False)
+        models.append(model)
+    reference, ours = models
+    for theirs, mine in zip(reference.module.parameters(), ours.module.parameters(), strict=True):
+        assert torch.equal(theirs, mine)
+    elbo = [[float(value) for value in model.history["elbo_train"].iloc[:, 0]] for model in models]
+    assert len(elbo[1]) == 3
+    np.testing.assert_allclose(elbo[1], elbo[0], rtol=1e-6)
+    assert ours.trainer.lightning_module.__class__ is not reference.trainer.lightning_module.__class__
+
+
+def test_progress_lines_show_each_epochs_loss(counts_adata, capsys):
+    from autozi_tutorial.progress import TrainingProgress
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(cell_states.TRAINING, "max_epochs", 2)
+        model = fit(counts_adata, layer="counts", accelerator="cpu", callbacks=[TrainingProgress(every=1)])
+    losses = [
+        float(line.rsplit("loss ", 1)[1]) for line in capsys.readouterr().out.splitlines() if "loss " in line
+    ]
+    history = [round(float(value), 1) for value in model.history["elbo_train"].iloc[:, 0]]
+    assert losses == history and len(losses) == 2

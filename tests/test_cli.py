@@ -44,17 +44,28 @@ sys.meta_path = [WithoutTorch if f is importlib.machinery.PathFinder else f for 
 """
 
 
-def _python(tmp_path: Path, args: list[str], files: dict[str, str] | None = None):
-    """Run ``python args`` from ``tmp_path``, with ``files`` (path -> text) first on the path."""
+def _start(tmp_path: Path, args: list[str], files: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``python args`` in ``tmp_path``, with ``files`` (path -> text) first on the path."""
     shadow = tmp_path / "shadow"
     for name, text in (files or {}).items():
         (shadow / name).parent.mkdir(parents=True, exist_ok=True)
         (shadow / name).write_text(text)
     path = [str(shadow), str(ROOT), os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300
-    )
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    return subprocess.Popen([sys.executable, *args], text=True, cwd=tmp_path, env=env, **pipes)
+
+
+def _finish(process: subprocess.Popen) -> subprocess.CompletedProcess:
+    stdout, stderr = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _python(
+    tmp_path: Path, args: list[str], files: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``python args`` in ``tmp_path``, with ``files`` (path -> text) first on the path."""
+    return _finish(_start(tmp_path, args, files))
 
 
 def test_importing_the_package_and_its_command_line_loads_no_heavy_library(tmp_path):
@@ -120,11 +131,22 @@ BROKEN = {
 }
 
 
+@pytest.fixture(scope="module")
+def broken_checks(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    """``check`` on each broken install, the cases side by side (each mostly waits on imports)."""
+    command = ["-m", "autozi_tutorial", "check", "--data-dir", "data"]
+    started = {
+        case: _start(tmp_path_factory.mktemp("broken"), command, files)
+        for case, (files, *_) in BROKEN.items()
+    }
+    return {case: _finish(process) for case, process in started.items()}
+
+
 @pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
-def test_check_names_a_broken_package_instead_of_failing(case, tmp_path):
+def test_check_names_a_broken_package_instead_of_failing(case, broken_checks):
     """One FIX line, naming the package and the command that fixes it; no traceback, no training."""
-    files, start, details = BROKEN[case]
-    result = _python(tmp_path, ["-m", "autozi_tutorial", "check", "--data-dir", "data"], files)
+    _, start, details = BROKEN[case]
+    result = broken_checks[case]
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
     assert "Traceback" not in out + result.stderr, result.stderr

@@ -81,7 +81,8 @@ def test_results_land_on_the_anndata(hidden):
     assert settings["params"]["labels_key"] == "cell_type" and settings["params"]["fdr"] == 0.05
     model = settings["cell_state_model"]
     assert model["n_latent"] == cell_states.model_settings(hidden.n_vars)["n_latent"]
-    assert {key: model[key] for key in cell_states.TRAINING} == cell_states.TRAINING
+    expected = cell_states.training(hidden.n_obs)
+    assert {key: model[key] for key in expected} == expected
     assert model["device"] == "cpu" and settings["versions"]["scvi-tools"]
     assert settings["labels"] == labels
     assert hidden.layers["zi_test_means"].shape == hidden.shape
@@ -195,6 +196,10 @@ def test_autozi_refuses_a_model_of_other_genes(counts_adata):
         azt.tl.autozi(counts_adata[:, ::-1].copy(), model=model)
 
 
+#: The speed benchmark's unit of time is a plain scVI training (not a cell-state model).
+UNIT = "seed_scale.py"
+
+
 def test_everyone_trains_the_cell_state_model_through_the_tool():
     """The lesson, the evaluation and the benchmarks never build their own cell-state model."""
     builders = re.compile(r"scvi\.model\.SCVI\(|SCVI\.setup_anndata|cell_states\.fit\(")
@@ -206,7 +211,7 @@ def test_everyone_trains_the_cell_state_model_through_the_tool():
     offenders = [
         path.relative_to(ROOT).as_posix()
         for path in sources
-        if builders.search(path.read_text()) and path.name not in {"cell_states.py", "_zi_test.py"}
+        if builders.search(path.read_text()) and path.name not in {"cell_states.py", "_zi_test.py", UNIT}
     ]
     assert offenders == []
 

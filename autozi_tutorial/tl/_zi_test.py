@@ -267,9 +267,10 @@ def zi_test(
     """Find genes with more zeros than their cells' states explain (NB vs ZINB test per gene).
 
     An scVI model with a negative-binomial likelihood learns each cell's state
-    (:mod:`autozi_tutorial.cell_states`: one configuration, 200 epochs at learning rate 1e-3,
-    one latent dimension per 50 genes from 3 to 10, as measured in
-    ``benchmarks/evaluate_calls.py``). Its mean for every cell and gene is the offset of a
+    (:mod:`autozi_tutorial.cell_states`: one configuration, 200 epochs at learning rate 1e-3
+    up to 3,000 cells and the same number of optimiser steps above, one latent dimension per 50
+    genes from 3 to 10, as measured in ``benchmarks/evaluate_calls.py`` and
+    ``benchmarks/zi_common.py``). Its mean for every cell and gene is the offset of a
     per-gene likelihood-ratio test of a negative binomial against a zero-inflated negative
     binomial (:func:`autozi_tutorial.lrt.zinb_lrt`), with one log-mean per cell type, an
     additive effect per batch, and one dispersion per cell type and batch. A gene is called
@@ -388,7 +389,7 @@ def zi_test(
         device = training_device(model)
         state_model = {
             **cell_states.model_settings(target.n_vars),
-            **cell_states.TRAINING,
+            **cell_states.training(target.n_obs),
             "n_samples": cell_states.N_SAMPLES,
         }
     elif _is_library_size(cell_state_means):

@@ -248,3 +248,17 @@ def test_zero_diagnostic_uses_each_cells_dispersion_group(counts_adata):
     assert shown[0].get_title().startswith("gene0: ")
     with pytest.raises(KeyError, match="gene99"):
         azt.pl.zero_diagnostic(adata, ["gene99"])
+
+
+@pytest.mark.skipif(
+    not __import__("torch").cuda.is_available(),
+    reason="no CUDA GPU here: the GPU path is checked where one is",
+)
+def test_the_gpu_path_trains_and_tests_on_the_gpu(counts_adata, monkeypatch):
+    """accelerator="gpu": the cell-state model and the fits run on CUDA; the fits agree with the CPU's."""
+    monkeypatch.setitem(cell_states.TRAINING, "max_epochs", 5)
+    result = azt.tl.zi_test(counts_adata, layer="counts", accelerator="gpu", copy=True)
+    assert result.uns["zi_test"]["cell_state_model"]["device"].startswith("cuda")
+    on_cpu = zinb_lrt(counts_adata, layer="counts", device="cpu")
+    on_gpu = zinb_lrt(counts_adata, layer="counts", device="cuda")
+    np.testing.assert_allclose(on_gpu["statistic"], on_cpu["statistic"], rtol=1e-6, atol=1e-8)

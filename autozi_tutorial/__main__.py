@@ -46,12 +46,6 @@ LESSON_FOLDERS = (Path("notebooks"), Path("workshop") / "learner")
 #: Size of the seed's PBMC data against the offline pbmc68k data (cells x genes the lesson keeps),
 #: for a rough time estimate: training time per epoch grows about linearly with both.
 PBMC_SHAPE = (12039, 1000)
-#: The lesson's model fits, of about the same cost per epoch: AUTOZI per gene and per cell type
-#: (the preset's epochs), and the ZI test's cell-state model (its own fixed epochs, whatever the
-#: preset): twice on the counts, once for the test and once for its calibration, and once on the
-#: positive control, which reuses the calibration.
-AUTOZI_FITS = 2
-CELL_STATE_FITS = 3
 CHECK_EPOCHS = 3
 
 
@@ -209,7 +203,7 @@ def _check_data(report: Report, data_dirs: Sequence[Path]) -> LoadedDataset | No
 
 def _check_training(report: Report, offline: LoadedDataset, epochs: int) -> None:
     try:
-        from . import cell_states
+        from .estimate import lesson_fits
         from .fit import TRAINING_PRESETS, fit_autozi
         from .progress import TrainingProgress
 
@@ -233,16 +227,14 @@ def _check_training(report: Report, offline: LoadedDataset, epochs: int) -> None
     scale = PBMC_SHAPE[0] * PBMC_SHAPE[1] / (n_obs * n_vars)
     default_epochs = TRAINING_PRESETS["default"]["max_epochs"]
     fast_epochs = TRAINING_PRESETS["fast"]["max_epochs"]
-    # The cell-state model trains fewer epochs on more cells (cell_states.training).
-    offline_states = CELL_STATE_FITS * cell_states.training(n_obs)["max_epochs"]
-    seed_states = CELL_STATE_FITS * cell_states.training(PBMC_SHAPE[0])["max_epochs"]
+    n_models, offline_epochs = lesson_fits(n_obs, default_epochs)
     minutes = {
-        "offline data": (AUTOZI_FITS * default_epochs + offline_states) * per_epoch / 60,
-        "seed's 12,039 cells": (AUTOZI_FITS * default_epochs + seed_states) * per_epoch * scale / 60,
-        "seed's cells, preset='fast'": (AUTOZI_FITS * fast_epochs + seed_states) * per_epoch * scale / 60,
+        "offline data": offline_epochs * per_epoch / 60,
+        "seed's 12,039 cells": lesson_fits(PBMC_SHAPE[0], default_epochs)[1] * per_epoch * scale / 60,
+        "seed's cells, preset='fast'": lesson_fits(PBMC_SHAPE[0], fast_epochs)[1] * per_epoch * scale / 60,
     }
     report.ok(
-        f"rough time for the lesson's {AUTOZI_FITS + CELL_STATE_FITS} model fits on this machine, as "
+        f"rough time for the lesson's {n_models} model fits on this machine, as "
         "busy as it is now: "
         + "; ".join(f"{where} ~{math.ceil(value)} min" for where, value in minutes.items())
     )

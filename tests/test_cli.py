@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from autozi_tutorial import __main__ as cli
-from autozi_tutorial import data
+from autozi_tutorial import data, estimate
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The lessons' libraries, which neither ``import autozi_tutorial`` nor the command line may load
@@ -188,7 +188,7 @@ def test_check_for_real(tmp_path):
     assert f"OK    the seed's PBMC data is cached in {cached / data.PBMC_CACHE_NAME}" in out
     assert f"NOTE  the seed's PBMC data is not cached in {empty}/" in out
     assert "check: epoch 3/3" in out and "OK    AUTOZI trained 3 epochs" in out
-    fits = cli.AUTOZI_FITS + cli.CELL_STATE_FITS
+    fits = estimate.AUTOZI_FITS + estimate.CELL_STATE_FITS
     assert fits == 5 and f"rough time for the lesson's {fits} model fits" in out
 
 

@@ -1,0 +1,122 @@
+"""How long the main lesson's model fits will take on this machine: a few timed epochs, scaled."""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass
+
+from anndata import AnnData
+
+from . import cell_states
+from .fit import fit_autozi, training_arguments
+from .progress import TrainingProgress
+
+#: The main lesson's model fits: AUTOZI per gene and per cell type (the preset's epochs), and
+#: the ZI test's cell-state model (:func:`autozi_tutorial.cell_states.training`'s epochs) on the
+#: counts, on its calibration's draws and on the positive control, which reuses the calibration.
+AUTOZI_FITS = 2
+CELL_STATE_FITS = 3
+#: Epochs of the timed probe: the first, which includes start-up costs, is not counted.
+PROBE_EPOCHS = 3
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """The lesson's model fits on one data set and their expected duration.
+
+    Attributes
+    ----------
+    n_models
+        Models the lesson trains.
+    epochs
+        Their epochs, added up.
+    seconds_per_epoch
+        One AUTOZI epoch on these data, timed on this machine (an epoch of the cell-state model
+        costs about as much, or less).
+    """
+
+    n_models: int
+    epochs: int
+    seconds_per_epoch: float
+
+    @property
+    def minutes(self) -> float:
+        """Expected minutes of training, all fits together."""
+        return self.epochs * self.seconds_per_epoch / 60
+
+    def __str__(self) -> str:
+        minutes = max(1, math.ceil(self.minutes))
+        return (
+            f"This run trains {self.n_models} models: about {minutes} minute{'s' if minutes > 1 else ''} "
+            "of training on this machine, as busy as it is now."
+        )
+
+
+def lesson_fits(n_cells: int, autozi_epochs: int, by_label: bool = True) -> tuple[int, int]:
+    """The lesson's models and their epochs, added up, on ``n_cells`` cells.
+
+    Parameters
+    ----------
+    n_cells
+        Cells the models are trained on.
+    autozi_epochs
+        Epochs of each AUTOZI training.
+    by_label
+        Whether AUTOZI also runs per cell type (the data have cell types).
+
+    Returns
+    -------
+    tuple of (int, int)
+        Number of models, total epochs.
+    """
+    autozi = AUTOZI_FITS if by_label else AUTOZI_FITS - 1
+    state_epochs = int(cell_states.training(n_cells)["max_epochs"])
+    return autozi + CELL_STATE_FITS, autozi * autozi_epochs + CELL_STATE_FITS * state_epochs
+
+
+def estimate_run(
+    adata: AnnData,
+    *,
+    layer: str | None = "counts",
+    labels_key: str | None = None,
+    batch_key: str | None = None,
+    preset: str = "default",
+    max_epochs: int | None = None,
+    accelerator: str = "auto",
+) -> RunEstimate:
+    """Time a few epochs of AUTOZI on ``adata`` and scale them to the lesson's fits.
+
+    Parameters
+    ----------
+    adata
+        The cells x genes the lesson trains on; not modified.
+    layer, labels_key, batch_key
+        Where the counts, cell types and batches are (as for ``scvi.model.AUTOZI.setup_anndata``).
+    preset, max_epochs
+        AUTOZI's training (:func:`autozi_tutorial.fit.training_arguments`).
+    accelerator
+        Passed to Lightning.
+
+    Returns
+    -------
+    RunEstimate
+        Its ``str`` is one plain sentence for the lesson to print.
+    """
+    probe = TrainingProgress(every=PROBE_EPOCHS, stream=io.StringIO())  # timed, not printed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_autozi(
+            adata,
+            layer=layer,
+            batch_key=batch_key,
+            max_epochs=PROBE_EPOCHS,
+            accelerator=accelerator,
+            callbacks=[probe],
+        )
+    epochs = training_arguments(preset, max_epochs)["max_epochs"]
+    n_models, total = lesson_fits(adata.n_obs, epochs, by_label=labels_key is not None)
+    return RunEstimate(
+        n_models=n_models, epochs=total, seconds_per_epoch=float(probe.seconds_per_epoch or 0.0)
+    )

@@ -1,0 +1,35 @@
+"""The lesson's time estimate: its count of models and epochs, and a timed probe on the data."""
+
+import pytest
+
+from autozi_tutorial import cell_states
+from autozi_tutorial.estimate import CELL_STATE_FITS, RunEstimate, estimate_run, lesson_fits
+
+
+@pytest.mark.parametrize(
+    ("n_cells", "by_label", "expected"),
+    [
+        (700, True, (5, 2 * 200 + 3 * 200)),
+        (12_039, True, (5, 2 * 200 + 3 * 50)),
+        (700, False, (4, 200 + 3 * 200)),
+    ],
+)
+def test_the_lessons_fits_follow_the_cell_state_models_epochs(n_cells, by_label, expected):
+    assert lesson_fits(n_cells, 200, by_label=by_label) == expected
+    assert CELL_STATE_FITS * cell_states.training(n_cells)["max_epochs"] <= expected[1]
+
+
+def test_the_sentence_says_models_and_minutes():
+    assert str(RunEstimate(n_models=5, epochs=100, seconds_per_epoch=0.3)).startswith(
+        "This run trains 5 models: about 1 minute of training"
+    )
+    assert "about 5 minutes" in str(RunEstimate(n_models=5, epochs=1000, seconds_per_epoch=0.3))
+
+
+def test_the_probe_times_the_data_quietly(counts_adata, capsys):
+    before = counts_adata.copy()
+    estimate = estimate_run(counts_adata, layer="counts", labels_key="cell_type", accelerator="cpu")
+    assert estimate.n_models == 5 and estimate.seconds_per_epoch > 0
+    assert estimate.epochs == lesson_fits(counts_adata.n_obs, 200)[1]
+    assert "epoch" not in capsys.readouterr().out  # the probe's progress lines are not printed
+    assert (counts_adata.layers["counts"] != before.layers["counts"]).nnz == 0

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -25,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from .data import check_dataset
-from .devices import ACCELERATORS, DEVICES_ACCEPTED, NOTEBOOK_DDP_STRATEGY, device_problems
+from .devices import (
+    ACCELERATORS,
+    DEVICES_ACCEPTED,
+    NOTEBOOK_DDP_STRATEGY,
+    device_problems,
+    resolve_accelerator,
+)
 from .errors import ParameterError, problem_message
 from .fit import TRAINING_PRESETS
 from .outputs import check_output_dir
@@ -220,7 +227,9 @@ _THRESHOLD = Parameter(
 )
 _OUTPUT_DIR = Parameter("output_dir", "the path of a folder for the results", check=_output_dir)
 
-#: The main lesson's parameters (``notebooks/autozi_pbmc.py``), in the order of its parameters cell.
+#: The main lesson's parameters (``notebooks/autozi_pbmc.py``), in the order of its cells of
+#: parameters: the learner's (tagged ``learner-parameters``), then the advanced ones (tagged
+#: ``parameters``, which papermill replaces).
 AUTOZI_PBMC: tuple[Parameter, ...] = (
     Parameter(
         "dataset", "'auto', 'pbmc', 'pbmc68k' or the path of a .h5ad file of raw counts", check=_dataset
@@ -254,13 +263,19 @@ AUTOZI_PBMC: tuple[Parameter, ...] = (
     ),
 )
 
-#: The simulation lesson's parameters (``notebooks/autozi_simulation.py``), in the order of its
-#: parameters cell.
+#: The simulation lesson's parameters (``notebooks/autozi_simulation.py``), in the same order.
 AUTOZI_SIMULATION: tuple[Parameter, ...] = (
     Parameter("n_cells", "a whole number >= 10", 1500, _whole(10)),
     Parameter("n_genes", "a whole number >= 1", 200, _whole(1)),
-    Parameter("n_cell_types", "a whole number >= 1", 3, _whole(1)),
     Parameter("zi_share", "a share of genes in [0, 1]", 0.5, _number(0, 1)),
+    Parameter("max_epochs", "a whole number >= 1", 100, _whole(1)),
+    Parameter(
+        "seeds", f"one whole number from 0 to {MAX_SEED} or a list of distinct ones", 0, parse=parse_seeds
+    ),
+    _THRESHOLD,
+    Parameter("fdr", "a false discovery rate in (0, 1)", 0.05, _number(0, 1, low_open=True, high_open=True)),
+    _OUTPUT_DIR,
+    Parameter("n_cell_types", "a whole number >= 1", 3, _whole(1)),
     Parameter("dropout_low", "a probability in [0, 1)", 0.1, _number(0, 1, high_open=True)),
     Parameter(
         "dropout_high",
@@ -270,19 +285,12 @@ AUTOZI_SIMULATION: tuple[Parameter, ...] = (
         check=_not_below("dropout_low"),
     ),
     Parameter("n_spike_ins", "a whole number >= 0", 30, _whole(0)),
-    Parameter("max_epochs", "a whole number >= 1", 100, _whole(1)),
-    Parameter(
-        "seeds", f"one whole number from 0 to {MAX_SEED} or a list of distinct ones", 0, parse=parse_seeds
-    ),
-    _THRESHOLD,
-    Parameter("fdr", "a false discovery rate in (0, 1)", 0.05, _number(0, 1, low_open=True, high_open=True)),
     Parameter(
         "pln_dir",
         "None or an existing folder with the paper's PLN parameters",
         "None",
         _optional(_existing_folder),
     ),
-    _OUTPUT_DIR,
 )
 
 #: Each notebook's parameters, by the notebook's name (its file name without the extension).
@@ -292,7 +300,7 @@ NOTEBOOK_PARAMETERS: dict[str, tuple[Parameter, ...]] = {
 }
 
 
-def check_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, Any]:
+def check_parameters(notebook: str, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Check every parameter of a notebook at once, and return them as the notebook uses them.
 
     Parameters
@@ -301,14 +309,16 @@ def check_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, Any]
         The notebook's name, a key of :data:`NOTEBOOK_PARAMETERS`: ``"autozi_pbmc"`` or
         ``"autozi_simulation"``.
     values
-        The parameters' values by name, such as the notebook's ``globals()``; other names are
-        ignored.
+        The parameters' values by name; other names are ignored. None reads them from the
+        caller's global names, which in a notebook are the variables its cells set.
 
     Returns
     -------
     dict
         Every parameter of the notebook by name: the value given, or the form the notebook
-        uses where several are accepted (``seeds`` as a list of int, see :func:`parse_seeds`).
+        uses where several are accepted (``seeds`` as a list of int, see :func:`parse_seeds`;
+        ``accelerator="auto"`` as :func:`~autozi_tutorial.devices.resolve_accelerator` turns it,
+        before it is checked).
 
     Raises
     ------
@@ -317,10 +327,15 @@ def check_parameters(notebook: str, values: Mapping[str, Any]) -> dict[str, Any]
         value, what is accepted and an example; a ``dataset`` file that is missing or not a
         readable ``.h5ad`` and an ``output_dir`` a run cannot replace are named too.
     ValueError
-        For a ``notebook`` that is not described here.
+        For a ``notebook`` that is not described here, or an ``AUTOZI_ACCELERATOR``
+        environment variable that names no accelerator.
     """
     if notebook not in NOTEBOOK_PARAMETERS:
         raise ValueError(f"notebook={notebook!r}: expected one of {sorted(NOTEBOOK_PARAMETERS)}.")
+    if values is None:
+        values = sys._getframe(1).f_globals
+    if "accelerator" in values:
+        values = {**values, "accelerator": resolve_accelerator(values["accelerator"])}
     messages: list[str] = []
     checked: dict[str, Any] = {}
     for parameter in NOTEBOOK_PARAMETERS[notebook]:

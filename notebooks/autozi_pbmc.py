@@ -32,7 +32,7 @@
 #   genes in these very counts, even where they are common.
 #
 # **Time needed.** About 90 minutes as a workshop, with discussion and the two exercises
-# (`workshop/schedule.md`). The computer's share is about two minutes on the offline data
+# (`workshop/schedule.md`). The computer's share is about 2 to 3 minutes on the offline data
 # (700 cells) on a 2-core laptop; the 12,039 cells of scvi-tools' own AutoZI tutorial take
 # much longer.
 #
@@ -42,25 +42,21 @@
 # %% [markdown]
 # ## Parameters
 #
-# A run changes only the next cell (or `-p name value` with papermill). You are most likely to
-# change the first six:
+# A run changes only the next cell (or `-p name value` with papermill):
 #
 # - `dataset`: `"pbmc68k"`, 700 blood cells shipped with scanpy (works offline); `"pbmc"`, the
 #   12,039 blood cells of scvi-tools' AutoZI tutorial (downloaded once:
 #   `python -m autozi_tutorial fetch`);
 #   `"auto"`, `"pbmc"` when it is there or can be downloaded, else `"pbmc68k"`; or the path of
 #   your own `.h5ad` file of raw counts.
-# - `threshold`: AUTOZI calls a gene zero-inflated when $q(\delta_g < 0.5)$ is above it.
+# - `threshold`: AUTOZI calls a gene zero-inflated when its score $q(\delta_g < 0.5)$
+#   (section 2) is above it.
 # - `n_top_genes`: how many genes to analyse (fewer train faster).
 # - `expression_cutoff`: the mean count per cell above which a gene counts as well expressed.
-# - `seed`: the random seed.
+# - `seed`: the random seed, so that a rerun on the same machine gives the same numbers.
 # - `output_dir`: where the tables and figures are written.
-#
-# The groups below them say where your own data keeps its counts, cell types and batches, and
-# how to train; leave them as they are for the lesson.
 
-# %% tags=["parameters"]
-# What you are most likely to change
+# %% tags=["learner-parameters"]
 dataset = "auto"
 threshold = 0.5
 n_top_genes = 1000
@@ -68,13 +64,20 @@ expression_cutoff = 1.0
 seed = 0
 output_dir = "results"
 
-# Your own data
+# %% [markdown]
+# **Advanced settings.** Leave the next cell as it is for the lesson. With your own data, it
+# says where the file keeps its raw counts (`counts_layer`, a layer name; `None`: the main
+# matrix), its cell types (`labels_key`) and batches (`batch_key`), both columns of
+# `adata.obs`, and where downloads go (`data_dir`). The rest sets how the models train: a
+# shorter `preset="fast"`, the number of passes over the cells and the learning rate
+# (`max_epochs`, `lr`; `None` keeps the preset's), and where (`accelerator`, `devices`,
+# `strategy`; the README explains GPUs).
+
+# %% tags=["parameters"]
 data_dir = "data"
 counts_layer = None
 labels_key = None
 batch_key = None
-
-# Advanced: training settings
 preset = "default"
 max_epochs = None
 lr = None
@@ -89,41 +92,26 @@ strategy = "auto"
 # %%
 import autozi_tutorial as azt
 
-accelerator = azt.resolve_accelerator(accelerator)
-azt.check_parameters("autozi_pbmc", globals())
+accelerator = azt.check_parameters("autozi_pbmc")["accelerator"]
 print(f"Parameters checked; training on accelerator={accelerator!r}.")
 
 # %% [markdown]
 # ## 1. The data
 #
 # We load scvi-tools (which provides AUTOZI) and this lesson's package `autozi_tutorial`
-# (`azt`), fix the random seed, so that a rerun on the same machine gives the same numbers,
-# and load the counts. The framed banner says which data was used and why.
+# (`azt`), keep the output to the lesson's own lines (`azt.quiet_lesson`), number the figures
+# as they come (`azt.LessonFigures`), fix the random seed and load the counts. The framed
+# banner says which data was used and why.
 
 # %%
-import logging
-import warnings
-
-import matplotlib.pyplot as plt
 import pandas as pd
 import scvi
-from IPython.display import Markdown, display
+from IPython.display import display
 
 import autozi_tutorial as azt
 
-# Keep the training output to the progress lines.
-warnings.filterwarnings("ignore", module="lightning")
-for logger in ("lightning.pytorch", "lightning.fabric"):
-    logging.getLogger(logger).setLevel(logging.WARNING)
-
-
-def show(figure, caption):
-    """Show a figure with its caption under it; return it, to be saved with the results."""
-    display(figure, Markdown(caption))
-    plt.close(figure)
-    return figure
-
-
+azt.quiet_lesson()
+figures = azt.LessonFigures()
 scvi.settings.seed = seed
 loaded = azt.load_dataset(dataset, data_dir, counts_layer, labels_key, batch_key)
 labels_key, batch_key = loaded.labels_key, loaded.batch_key
@@ -160,10 +148,16 @@ print(f"Kept {adata.n_vars} of {n_genes_loaded} genes and {adata.n_obs} of {n_ce
 # AUTOZI adds, for each gene $g$, a number $\delta_g$ between 0 (zero-inflated) and 1 (plain
 # NB), and learns how plausible each value of $\delta_g$ is given the counts.
 #
-# Training makes `max_epochs` passes over the cells. Every 20 passes a line shows the loss (the
-# "negative ELBO"): how badly the model still explains the counts. It should fall, then level
-# off. scvi-tools keeps a tenth of the cells aside to check the model, so the lines count the
-# other nine tenths.
+# Three settings shape that. `alpha_prior` and `beta_prior` describe what AUTOZI assumes
+# about $\delta_g$ before it sees any count (its *prior*, a Beta distribution): set equal, as
+# here, they favour neither side of 0.5. `minimal_dropout` is the smallest share of extra
+# zeros that the zero-inflated side of a gene may have, so that the two sides always differ.
+#
+# Training makes `max_epochs` passes over the cells. Every 20 passes a line shows the *loss*:
+# how badly the model still explains the counts (scvi-tools calls it the "negative ELBO", the
+# evidence lower bound turned round so that lower is better). It should fall, then level off;
+# its value itself does not matter. scvi-tools keeps a tenth of the cells aside to check the
+# model, so the lines count the other nine tenths.
 
 # %%
 scvi.model.AUTOZI.setup_anndata(adata, layer="counts", labels_key=labels_key, batch_key=batch_key)
@@ -178,10 +172,10 @@ model = scvi.model.AUTOZI(adata, alpha_prior=0.5, beta_prior=0.5, minimal_dropou
 model.train(**train_kwargs, callbacks=[azt.TrainingProgress(name="AUTOZI per gene")])
 
 # %% [markdown]
-# AUTOZI's answer for a gene is $q(\delta_g < 0.5)$, the weight it puts on the zero-inflated
-# side. `azt.tl.autozi` reads it from the trained model and stores it in `adata.var`
-# (`autozi_prob`), with the call `autozi_prob > threshold` (`autozi_call`). The genes it ranks
-# highest:
+# AUTOZI's answer for a gene is its score $q(\delta_g < 0.5)$: how much of its belief about
+# $\delta_g$ lies on the zero-inflated side. `azt.tl.autozi` reads it from the trained model
+# and stores it in `adata.var` (`autozi_prob`), with the call `autozi_prob > threshold`
+# (`autozi_call`). The genes it ranks highest:
 
 # %%
 azt.tl.autozi(adata, model=model, threshold=threshold)
@@ -201,14 +195,13 @@ autozi_table[["gene", "mean_count", "prob", "call"]].head(8)
 
 # %%
 prob = adata.var["autozi_prob"]
-figures = {
-    "autozi_prob_hist": show(
-        azt.pl.autozi_prob_hist(adata),
-        f"**Figure 1.** AUTOZI's $q(\\delta_g < 0.5)$ for the {adata.n_vars} genes, threshold dashed. "
-        f"Here $q$ runs from {prob.min():.2f} to {prob.max():.2f}; the {threshold:g} rule calls "
-        f"{(prob > threshold).mean():.0%} of the genes zero-inflated.",
-    )
-}
+figures.show(
+    "autozi_prob_hist",
+    azt.pl.autozi_prob_hist(adata),
+    f"AUTOZI's score $q(\\delta_g < 0.5)$ for the {adata.n_vars} genes, threshold dashed. Here "
+    f"$q$ runs from {prob.min():.2f} to {prob.max():.2f}; the {threshold:g} rule calls "
+    f"{(prob > threshold).mean():.0%} of the genes zero-inflated.",
+)
 
 # %% [markdown]
 # **Enough counts to decide?** A gene detected in few cells has too few non-zero counts for any
@@ -218,10 +211,11 @@ figures = {
 
 # %%
 overall = azt.get.call_summary(adata, expression_cutoff=expression_cutoff).iloc[0]
-figures["autozi_prob_vs_expression"] = show(
+figures.show(
+    "autozi_prob_vs_expression",
     azt.pl.autozi_prob_vs_expression(adata, expression_cutoff=expression_cutoff),
-    f"**Figure 2.** $q(\\delta_g < 0.5)$ against each gene's mean count per cell (log scale). "
-    f"Right of the dotted line are the {int(overall['n_expressed'])} genes with a mean count above "
+    f"$q(\\delta_g < 0.5)$ against each gene's mean count per cell (log scale). Right of the "
+    f"dotted line are the {int(overall['n_expressed'])} genes with a mean count above "
     f"{expression_cutoff:g}; AUTOZI's rule calls {overall['autozi_share_expressed']:.0%} of them, "
     f"against {overall['autozi_share']:.0%} of all genes.",
 )
@@ -232,12 +226,11 @@ figures["autozi_prob_vs_expression"] = show(
 # A gene may be zero-inflated in one cell type and not in another. With
 # `zero_inflation="gene-label"` AUTOZI learns one $\delta$ per gene **and** cell type, and
 # `azt.tl.autozi` stores the results per cell type in `adata.varm` (each type also gets its own
-# spread, `dispersion="gene-label"`). A gene without any count in
-# a cell type cannot be judged there and is not called. The table gives, per cell type, its
-# cells, its genes with a mean count above `expression_cutoff` in that type, and the share of
-# those that AUTOZI's rule calls. Types with few cells give little evidence either way. (The
-# offline data's 700 cells are a sample chosen for scanpy's examples: the types' proportions
-# are not those of blood.)
+# spread, `dispersion="gene-label"`). A gene without any count in a cell type cannot be judged
+# there and is not called. The table gives, per cell type, its cells, its genes with a mean
+# count above `expression_cutoff` in that type, and the share of those that AUTOZI's rule
+# calls. Types with few cells give little evidence either way. (The offline data's 700 cells
+# are a sample chosen for scanpy's examples: the types' proportions are not those of blood.)
 # Without cell types this section is skipped.
 
 # %%
@@ -273,19 +266,21 @@ else:
 # Zeros that come from **cell states** are not zero inflation: a gene switched off in a group of
 # cells has zeros there, yet each cell's count follows an NB around that cell's low mean. So the
 # ZI test first learns each cell's state with an scVI model that has no zero inflation at all.
-# Then it asks, gene by gene, whether a ZINB around those expected counts fits better than an
-# NB, by more than chance allows. With cell types, each type gets its own spread, and the test
-# also runs within each type (Figure 3).
+# Then it fits, gene by gene, an NB and a ZINB around those expected counts. Its *evidence* for
+# extra zeros is how much better the ZINB fits (the likelihood-ratio statistic: twice the gain
+# in log-likelihood). The *p-value* is the chance of evidence at least that strong in a gene
+# without extra zeros; the *q-value* adjusts it for testing hundreds of genes at once. A gene
+# is called when its q-value is below 0.05, which keeps false calls to about 5% of the genes
+# called. With cell types, each type gets its own spread, and the test also runs within each
+# type (Figure 3).
 #
-# The learned cell states are estimates, and a test that took them as exact would see a little
+# The learned cell states are estimates, and a test that took them as exact could see a little
 # more evidence than there is. So the test checks itself before it calls anything. It
 # simulates counts like these cells' counts in which no gene is zero-inflated, learns their
-# cell states in the same way and tests them: whatever evidence it finds there is excess, and
-# it discounts all evidence by that much. That is the second training below ("calibration").
-# The check makes no assumption about how many genes are zero-inflated, so it works as well
-# when most of them are. A gene is called when its q-value (its p-value adjusted for testing
-# hundreds of genes at once) is below 0.05, which aims to keep false calls to about 5% of the
-# genes called. Still, read a single call as a lead.
+# cell states in the same way and tests them: whatever evidence it finds there beyond chance is
+# excess, and it discounts all evidence by that much. That is the second training below
+# ("calibration"). The check makes no assumption about how many genes are zero-inflated, so it
+# works as well when most of them are. Still, read a single call as a lead.
 
 # %%
 azt.tl.zi_test(
@@ -293,61 +288,42 @@ azt.tl.zi_test(
     layer="counts",
     labels_key=labels_key,
     batch_key=batch_key,
+    save_means=True,
     accelerator=accelerator,
     random_state=seed,
     progress=True,
 )
 zi_called = adata.var_names[adata.var["zi_test_call"]]
-calibration = adata.uns["zi_test"]["calibration"]
-print(
-    "Self-check: on counts simulated without zero inflation, the genes showed "
-    f"{calibration['inflation']:.2f} times the evidence chance allows; "
-    + ("nothing discounted." if calibration["acted"] == "none" else "all evidence divided by that.")
-)
+azt.self_check(adata)
+
+# %% [markdown]
+# Figure 3 sets, per cell type, the two calls side by side: AUTOZI's rule per cell type
+# (section 3) and the ZI test within the type.
+
+# %%
 if labels_key is not None:
-    figures["label_fractions"] = show(
+    within = azt.get.zi_test_df(adata, by_label=True).query("testable")
+    figures.show(
+        "label_fractions",
         azt.pl.label_fractions(adata, expression_cutoff=expression_cutoff),
-        f"**Figure 3.** Per cell type (cells in brackets): the share of its genes with a mean count "
-        f"above {expression_cutoff:g} in that type that AUTOZI's rule (per cell type, section 3) and "
-        f"the ZI test within the type call zero-inflated. The test calls "
-        f"{int(azt.get.call_summary(adata, by_label=True)['zi_test_n_called'].sum())} gene x type pairs.",
+        "Per cell type: the share of its genes with a mean count above "
+        f"{expression_cutoff:g} in that type that each call finds zero-inflated. The ZI test calls "
+        f"{int(within['call'].sum())} of the {len(within)} gene x type pairs that have counts.",
     )
 
 # %% [markdown]
 # **How finely must the cells be described?** The same test, with the cells described more
 # coarsely: by their library size only (each cell's total count), by the annotated cell
-# types, by finer clusters (`louvain`, when the data has them). These runs learn nothing
-# (`cell_state_means="library_size"`), so they take seconds and skip the self-check. The table
-# ends with the learned cell states above. A finer description explains zeros that a coarser
-# one mistakes for zero inflation: the number of calls falls, though a single gene near the
-# line can go back and forth between descriptions.
+# types, by finer clusters (`louvain`, when the data has them). These runs learn nothing, so
+# they take seconds and skip the self-check. The table ends with the learned cell states
+# above. A finer description explains zeros that a coarser one mistakes for zero inflation, so
+# the number of calls falls, though a single gene near the line can go back and forth between
+# descriptions.
 
 # %%
-descriptions = {"library size only": ("zi_test_library_size", None)}
-if labels_key is not None:
-    descriptions["annotated cell types"] = ("zi_test_cell_types", labels_key)
-if "louvain" in adata.obs:
-    descriptions["louvain clusters"] = ("zi_test_louvain", "louvain")
-for key, description_key in descriptions.values():
-    azt.tl.zi_test(
-        adata,
-        layer="counts",
-        labels_key=description_key,
-        batch_key=batch_key,
-        cell_state_means="library_size",
-        by_label=False,
-        key_added=key,
-    )
-descriptions["learned cell states"] = ("zi_test", labels_key)
-rows = []
-for name, (key, _) in descriptions.items():
-    qvalues = adata.var[f"{key}_qvalue"]
-    called = qvalues[adata.var[f"{key}_call"]].sort_values()
-    strongest = ", ".join(called.index[:6])
-    rows.append({"cells described by": name, "genes called": len(called), "strongest calls": strongest})
-comparison = pd.DataFrame(rows)
+comparison = azt.compare_descriptions(adata, labels_key=labels_key, batch_key=batch_key)
 library_size_gene = adata.var["zi_test_library_size_qvalue"].idxmin()
-comparison
+comparison[["cells described by", "genes called", "strongest calls"]]
 
 # %% [markdown]
 # ## 5. The answer
@@ -358,55 +334,46 @@ comparison
 # q-value of 0.05 allows, so a single call is no evidence that zero inflation is common here.
 
 # %%
-var = adata.var
-expressed = var["zi_test_mean_count"] > expression_cutoff
-best = var["zi_test_qvalue"].idxmin()
-falls = " → ".join(
-    f"{name}: **{n}**"
-    for name, n in zip(comparison["cells described by"], comparison["genes called"], strict=True)
-)
-if len(zi_called) == 0:
-    verdict = (
-        "**No gene has more zeros than its cells' states explain.** The extra zeros that coarser "
-        "descriptions of the cells see belong to cell states."
-    )
-else:
-    names = ", ".join(zi_called[:10])
-    extra = ", ".join(f"{gene} {var.at[gene, 'zi_test_extra_zeros']:.0%}" for gene in zi_called[:10])
-    genes_keep = "gene keeps" if len(zi_called) == 1 else "genes keep"
-    verdict = (
-        f"**{len(zi_called)} {genes_keep} more zeros than the cells' states explain: {names}** "
-        f"(estimated share of extra zeros: {extra}). Worth a closer look (Figure 5, in section 6, "
-        "shows its zeros), not yet proof of zero inflation: the learned states may miss a finer "
-        "cell state."
-    )
-lines = [
-    f"**The answer on {loaded.name}** ({adata.n_obs} cells, {adata.n_vars} genes, "
-    f"{int(expressed.sum())} of them with a mean count above {expression_cutoff:g})",
-    "",
-    f"- AUTOZI's {threshold:g} rule calls **{int(var['autozi_call'].sum())}** genes zero-inflated, "
-    f"{int((var['autozi_call'] & expressed).sum())} of them well expressed.",
-    f"- The ZI test calls **{len(zi_called)}**; its best q-value is "
-    f"{var.at[best, 'zi_test_qvalue']:.2g} ({best}).",
-    f"- Genes the test calls as the cells are described more finely: {falls}.",
-]
-if labels_key is not None:
-    testable = azt.get.zi_test_df(adata, by_label=True).query("testable")
-    lines.append(
-        f"- Within cell types the ZI test calls {int(testable['call'].sum())} of the "
-        f"{len(testable)} testable gene x type pairs."
-    )
-lines += ["", verdict]
-display(Markdown("\n".join(f"> {line}" for line in lines)))
-figures["calls"] = show(
+azt.answer(adata, comparison, dataset=loaded.name, expression_cutoff=expression_cutoff)
+
+# %% [markdown]
+# Figure 4 puts both calls side by side for every gene: AUTOZI's score, and the ZI test's
+# evidence as $-\log_{10}$ of its q-value (0 for a q-value of 1, 1.3 for 0.05, 2 for 0.01).
+
+# %%
+figures.show(
+    "calls",
     azt.pl.calls(adata),
-    "**Figure 4.** Both calls for every gene: AUTOZI's score $q$ (x; dashed, its threshold) "
-    "against the ZI test's evidence (y, $-\\log_{10}$ of its q-value; dotted, a q-value of 0.05). "
+    "Both calls for every gene: AUTOZI's score $q$ (x; dashed, its threshold) against the ZI "
+    "test's evidence (y, $-\\log_{10}$ of its q-value; dotted, a q-value of 0.05). "
     + (
-        f"No gene is above the dotted line; the highest is {best}."
+        "No gene is above the dotted line."
         if len(zi_called) == 0
         else f"Above the dotted line: {', '.join(zi_called[:10])}."
     ),
+)
+
+# %% [markdown]
+# **What "more zeros than the cell states explain" looks like.** For each gene in Figure 5, the
+# cells are sorted by the share of zeros that the NB around their cell states expects and cut
+# into groups of equal size; each point is the share of zeros observed in a group. On the
+# diagonal, the cell states explain the zeros; above it, the gene has extra zeros. The expected
+# zeros come from the test's NB, whose spread absorbs part of any excess, so a gene with a
+# small excess sits only a little above the diagonal; the test weighs every cell, not these
+# few points.
+
+# %%
+roles = {
+    **{gene: "called by the ZI test" for gene in zi_called[:1]},
+    top_gene: "AUTOZI's top gene",
+    library_size_gene: "strongest call, library size only",
+}
+figures.show(
+    "zero_diagnostic",
+    azt.pl.zero_diagnostic(adata, roles),
+    "Observed against expected share of zeros on the real counts, for "
+    + "; ".join(f"{gene} ({role})" for gene, role in roles.items())
+    + ". Each panel's title gives the ZI test's verdict and q-value.",
 )
 
 # %% [markdown] tags=["exercise"]
@@ -414,12 +381,12 @@ figures["calls"] = show(
 # AUTOZI's top gene (`top_gene`), the strongest call when cells are described by library size
 # only (`library_size_gene`) and the genes the ZI test calls (`zi_called`). For each, collect
 # AUTOZI's $q$ (`adata.var["autozi_prob"]`) and the ZI test's q-value under each description
-# (`adata.var[f"{key}_qvalue"]`; `descriptions` maps each description to its `key` and its
-# column of cell groups). With which descriptions is each
-# gene called? Does a high $q$ tell you that a gene will be called?
+# (`adata.var[f"{key}_qvalue"]`, with each description's `key` in the table `comparison`).
+# With which descriptions is each gene called? Does a high $q$ tell you that a gene will be
+# called?
 
 # %% tags=["exercise"]
-genes_to_follow = [top_gene, library_size_gene, *zi_called[:3]]
+genes_to_follow = list(dict.fromkeys([top_gene, library_size_gene, *zi_called[:3]]))
 # your turn: one row per gene, with AUTOZI's q and the q-value under each description
 
 # %% [markdown] tags=["solution"]
@@ -432,7 +399,10 @@ genes_to_follow = [top_gene, library_size_gene, *zi_called[:3]]
 # %% tags=["solution"]
 follow = pd.DataFrame(
     {"AUTOZI score q": adata.var.loc[genes_to_follow, "autozi_prob"]}
-    | {name: adata.var.loc[genes_to_follow, f"{key}_qvalue"] for name, (key, _) in descriptions.items()}
+    | {
+        row["cells described by"]: adata.var.loc[genes_to_follow, f"{row['key']}_qvalue"]
+        for _, row in comparison.iterrows()
+    }
 )
 follow.round(3)
 
@@ -442,24 +412,24 @@ follow.round(3)
 # An answer of few or no genes is only a finding if the test could have called them. So we make
 # zero inflation ourselves, and make it common: in a copy of the same counts,
 # `azt.positive_control` sets counts to zero in a third of the well-expressed genes that no call
-# flags. Half of them lose 30% of their counts (a strong excess), the other half 5-10% (about
-# the excess of the gene called above). The ZI test then runs on the copy, learning the cell
-# states anew, as on any new data; it reuses the self-check measured on the real counts, since
-# the copy holds the same cells. It should find most strongly injected genes, some weakly
-# injected ones, and call few others. With so many genes called, the test warns that zero
-# inflation is common: here, we made it so.
+# flags. Half of them lose a large share of their counts, the other half a small share, about
+# the excess of the gene called above; the box below gives both shares. The ZI test then runs
+# on the copy, learning the cell states anew, as on any new data; it reuses the self-check
+# measured on the real counts, since the copy holds the same cells. It should find most
+# strongly injected genes, some weakly injected ones, and call few others. With so many genes
+# given extra zeros, the test warns that zero inflation is common: here, we made it so.
 
 # %%
 candidates = adata.var_names[
-    expressed & ~adata.var["zi_test_call"] & ~adata.var_names.isin([top_gene, library_size_gene])
+    (adata.var["zi_test_mean_count"] > expression_cutoff)
+    & ~adata.var["zi_test_call"]
+    & ~adata.var_names.isin([top_gene, library_size_gene])
 ]
 control = None
 if len(candidates) == 0:
-    display(
-        Markdown(
-            "> **No positive control on these data.** Every well-expressed gene is already called, "
-            "so no gene is left to inject zeros into; the rest of this section is skipped."
-        )
+    print(
+        "No positive control on these data: every well-expressed gene is already called, so no "
+        "gene is left to inject zeros into; the rest of this section is skipped."
     )
 else:
     control = azt.positive_control(adata, candidates, random_state=seed)
@@ -476,45 +446,22 @@ else:
         progress=True,
     )
     control_summary = azt.get.positive_control_df(control)
-    strong, weak, others = (control_summary.loc[size] for size in ("strong", "weak", "none"))
-    display(
-        Markdown(
-            f"> **Positive control.** Zeros injected into {strong['genes'] + weak['genes']} genes. The "
-            f"ZI test finds **{strong['called']} of the {strong['genes']}** with "
-            f"{strong['extra_zeros_injected']} extra zeros and **{weak['called']} of the "
-            f"{weak['genes']}** with {weak['extra_zeros_injected']}. Of the {others['genes']} genes "
-            f"without injected zeros it calls **{others['called']}**."
-        )
-    )
-control_summary if control is not None else None
+    display(azt.positive_control_report(control_summary), control_summary)
 
 # %% [markdown]
-# **What "more zeros than the cell states explain" looks like.** For each gene below, the cells
-# are grouped by the share of zeros that the NB around their cell states expects; each point is
-# the share of zeros observed in a group. On the diagonal, the cell states explain the zeros;
-# above it, the gene has extra zeros. The expected zeros come from the test's NB, whose spread
-# absorbs part of any excess, so even a strongly zero-inflated gene sits only somewhat above
-# the diagonal; the test weighs every cell, not these few points.
+# Figure 6 shows the injected zeros the way Figure 5 showed the real counts: for each size of
+# injection the gene with the strongest call, and the injected gene the test was furthest from
+# calling.
 
 # %%
 if control is not None:
-    control_table = azt.get.zi_test_df(control).set_index("gene")
-    injected = control.var_names[control.var["zeros_injected"]]
-    found_genes = control_table.loc[injected].query("call")
-    example = found_genes["qvalue"].idxmin() if len(found_genes) else injected[0]
-    roles = {
-        example: f"{control.var.at[example, 'injected_share']:.0%} of its counts set to zero",
-        **{gene: "called by the ZI test on the real counts" for gene in zi_called[:1]},
-        top_gene: "AUTOZI's top gene",
-        library_size_gene: "strongest call with library size only",
-    }
-    figures["zero_diagnostic"] = show(
-        azt.pl.zero_diagnostic(control, list(roles)),
-        "**Figure 5.** Observed against expected share of zeros, in the positive-control copy: "
-        + "; ".join(
-            f"{gene} ({role}; q-value {control_table.at[gene, 'qvalue']:.2g})" for gene, role in roles.items()
-        )
-        + ".",
+    examples = azt.pl.positive_control_genes(control)
+    figures.show(
+        "positive_control_zeros",
+        azt.pl.zero_diagnostic(control, examples),
+        "Observed against expected share of zeros in the positive-control copy, for "
+        + "; ".join(f"{gene} ({note})" for gene, note in examples.items())
+        + ". Each panel's title gives the ZI test's verdict and q-value on the copy.",
     )
 
 # %% [markdown] tags=["exercise"]
@@ -524,6 +471,8 @@ if control is not None:
 
 # %% tags=["exercise"]
 if control is not None:
+    control_table = azt.get.zi_test_df(control).set_index("gene")
+    injected = control.var_names[control.var["zeros_injected"]]
     injected_table = control_table.loc[injected, ["extra_zeros", "qvalue", "call"]].assign(
         injected_share=control.var.loc[injected, "injected_share"],
         mean_count_before=adata.var.loc[injected, "zi_test_mean_count"],
@@ -533,9 +482,9 @@ if control is not None:
 # %% [markdown] tags=["solution"]
 # **Solution 2.** For the genes it finds, the test's estimate of extra zeros follows the share
 # injected: it measures the excess, not only its presence. The genes it misses are mostly the
-# weakly injected ones with few counts: few non-zero counts are left to show a 5% excess, and
-# an NB with a larger spread can absorb part of it. "No gene called" therefore means "no excess
-# as large as the test can see here", not "no excess at all".
+# weakly injected ones with few counts: few non-zero counts are left to show a small excess,
+# and an NB with a larger spread can absorb part of it. "No gene called" therefore means "no
+# excess as large as the test can see here", not "no excess at all".
 
 # %% tags=["solution"]
 if control is not None:
@@ -554,6 +503,7 @@ if control is not None:
 # the data, the threshold, the training settings and the versions with any list of genes.
 
 # %%
+var = adata.var
 summary = {
     "dataset": loaded.name,
     "dataset_reason": loaded.reason,
@@ -571,7 +521,7 @@ summary = {
     "package_versions": azt.package_versions(),
     "autozi_called": int(var["autozi_call"].sum()),
     "zi_test_called": zi_called.tolist(),
-    "zi_test_best_qvalue": float(var.at[best, "zi_test_qvalue"]),
+    "zi_test_best_qvalue": float(var["zi_test_qvalue"].min()),
     "calls_by_description": dict(
         zip(comparison["cells described by"], comparison["genes called"], strict=True)
     ),
@@ -597,8 +547,10 @@ print(f"Wrote to {output_dir}/: " + ", ".join(str(path) for path in written))
 # - AUTOZI's $q(\delta_g < 0.5)$ ranks genes. Its 0.5 rule is not a calibrated decision: on
 #   simulated counts it also calls many genes that have no zero inflation.
 # - Zeros that cell states explain are not zero inflation: the more finely the cells are
-#   described, the fewer genes a test calls. Decide with the ZI test, which knows the learned
-#   cell states.
+#   described, the fewer genes a test calls, give or take a gene near the line. Decide with
+#   the ZI test, which knows the learned cell states.
+# - A gene called over all cells may be called in no single cell type: within a type there are
+#   fewer cells, so less evidence, and more tests to allow for.
 # - A positive control, zeros injected into known genes of the same counts, tells a finding
 #   from a blind test.
 # - Few counts and small cell types leave little evidence either way.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -26,7 +27,13 @@ MAIN = NOTEBOOKS / "autozi_pbmc.ipynb"
 # No accelerator: "auto" follows the AUTOZI_ACCELERATOR switch (see conftest.py).
 SMALL = {"dataset": "pbmc68k", "n_top_genes": 150, "max_epochs": 15, "seed": 3}
 RESULT_FILES = {"gene_zi.csv", "gene_label_zi.csv", "summary.json", "results.h5ad", RESULT_MANIFEST}
-FIGURES = {"autozi_prob_hist.png", "autozi_prob_vs_expression.png", "calls.png", "zero_diagnostic.png"}
+FIGURES = {
+    "autozi_prob_hist.png",
+    "autozi_prob_vs_expression.png",
+    "calls.png",
+    "zero_diagnostic.png",
+    "positive_control_zeros.png",
+}
 #: The main lesson's ZI-test runs: the learned cell states, then coarser descriptions of the cells.
 DESCRIPTIONS = {
     "library size only": "zi_test_library_size",
@@ -59,6 +66,78 @@ def test_one_parameters_cell_and_markdown_before_code(source):
     for previous, cell in itertools.pairwise(cells):
         if cell.cell_type == "code":
             assert previous.cell_type == "markdown", f"no explanation before:\n{cell.source[:200]}"
+
+
+def _outputs_of(path: Path) -> list[tuple[str, str]]:
+    """(kind, text) of every output of an executed notebook: stream text, Markdown, plain text."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    found = []
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                found.append(("stream", "".join(output["text"])))
+            for kind in ("text/markdown", "text/plain"):
+                if kind in output.get("data", {}):
+                    found.append((kind, "".join(output["data"][kind])))
+    return found
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda path: path.stem)
+def test_committed_lesson_prints_no_file_path_and_no_library_chatter(source):
+    """Warnings read as plain words (no file path, no source line); no "Seed set to 0" lines."""
+    for _, text in _outputs_of(source.with_suffix(".ipynb")):
+        assert not re.search(r"\.py:\d+: \w*Warning|/tmp/ipykernel|site-packages", text), text[:300]
+        assert "Seed set to" not in text and "GPU available" not in text, text[:300]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda path: path.stem)
+def test_committed_figures_are_numbered_and_captioned_under_them(source):
+    """Each image is followed by its caption, "Figure 1.", "Figure 2.", ... in order; the text
+    refers to no figure the run does not show."""
+    notebook = json.loads(source.with_suffix(".ipynb").read_text(encoding="utf-8"))
+    captions, images = [], 0
+    for cell in notebook["cells"]:
+        outputs = cell.get("outputs", [])
+        for output, after in itertools.zip_longest(outputs, outputs[1:]):
+            if "image/png" in output.get("data", {}):
+                images += 1
+                caption = "".join((after or {}).get("data", {}).get("text/markdown", ""))
+                captions.append(re.match(r"\*\*Figure (\d+)\.\*\* \S", caption))
+    assert images and all(captions), "an image without its caption under it"
+    assert [int(caption[1]) for caption in captions] == list(range(1, images + 1))
+    prose = " ".join(cell.source for cell in jupytext.read(source).cells if cell.cell_type == "markdown")
+    cited = {int(number) for number in re.findall(r"Figures? (\d+)", prose)}
+    assert cited <= set(range(1, images + 1)), (
+        f"the text cites figures {sorted(cited)}, the run shows {images}"
+    )
+
+
+#: Numbers a lesson's text may state that its run does not print, and why: the main lesson's
+#: reading of the -log10 axis (0.01 -> 2, 0.05 -> 1.3), a citation's year and the workshop's
+#: length (checked against the schedule); the simulation lesson's targets and exercise
+#: thresholds (settings), the AutoZI paper's design (50 genes, 12,000 cells, dropout 0.1) and
+#: its section numbers.
+TYPED = {
+    "autozi_pbmc": {"0.01", "1.3", "2019", "90"},
+    "autozi_simulation": {"0.05", "0.1", "0.5", "0.7", "0.9", "12,000", "12000", "50", "8"},
+}
+
+
+def _numbers(text: str) -> set[str]:
+    text = re.sub(r"\$[^$]*\$", " ", text)  # formulas: symbols, not results
+    return {token.rstrip(".,") for token in re.findall(r"\d[\d,]*(?:\.\d+)?%?", text)}
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda path: path.stem)
+def test_every_number_in_the_lesson_text_is_printed_by_its_run(source):
+    """No result typed by hand: a number in the text is one the committed run prints, or a
+    setting listed in TYPED (the run's time is checked in test_workshop.py)."""
+    prose = " ".join(cell.source for cell in jupytext.read(source).cells if cell.cell_type == "markdown")
+    prose = re.sub(r"computer's share is about \d+(?: to \d+)? minutes", " ", prose)
+    printed = _numbers(" ".join(text for _, text in _outputs_of(source.with_suffix(".ipynb"))))
+    printed |= {number.rstrip("%") for number in printed}
+    stray = sorted(_numbers(prose) - printed - TYPED[source.stem])
+    assert not stray, f"{source.name} states numbers its run does not print: {stray}"
 
 
 def _run(tmp_path: Path, name: str, **parameters) -> Path:

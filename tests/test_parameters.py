@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -33,13 +34,32 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def _parameters_cell(notebook: str) -> dict:
-    """The values a notebook's parameters cell assigns, in its order."""
+    """The values a notebook's cells of parameters assign, in their order.
+
+    The learner's parameters come first (tagged ``learner-parameters``), then the advanced
+    ones in the single cell tagged ``parameters``, the last to set defaults: papermill puts its
+    values right after it, so ``-p`` overrides both.
+    """
     cells = jupytext.read(NOTEBOOKS / f"{notebook}.py").cells
-    (cell,) = [cell for cell in cells if "parameters" in cell.metadata.get("tags", [])]
+    learner = [cell for cell in cells if "learner-parameters" in cell.metadata.get("tags", [])]
+    (tagged,) = [cell for cell in cells if "parameters" in cell.metadata.get("tags", [])]
+    assert cells.index(tagged) > max((cells.index(cell) for cell in learner), default=-1)
+    assert len(learner) <= 1 and all(
+        len(_assigned(cell.source)) <= MAX_LEARNER_PARAMETERS for cell in learner
+    )
     namespace: dict = {}
-    exec(cell.source, namespace)
+    for cell in [*learner, tagged]:
+        exec(cell.source, namespace)
     del namespace["__builtins__"]
     return namespace
+
+
+#: The parameters a learner meets first, before the advanced ones.
+MAX_LEARNER_PARAMETERS = 8
+
+
+def _assigned(source: str) -> list[str]:
+    return [node.targets[0].id for node in ast.parse(source).body if isinstance(node, ast.Assign)]
 
 
 PBMC_DEFAULTS = _parameters_cell("autozi_pbmc")
@@ -61,6 +81,16 @@ def _in_tmp(tmp_path, monkeypatch):
     """Relative output folders land in a fresh folder; the switch is off unless a test sets it."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(ACCELERATOR_ENV, raising=False)
+
+
+@pytest.mark.parametrize("notebook", sorted(NOTEBOOK_PARAMETERS))
+def test_a_learner_meets_at_most_eight_parameters_first(notebook):
+    """The first code cell sets the learner's parameters; the advanced ones come after it."""
+    cells = jupytext.read(NOTEBOOKS / f"{notebook}.py").cells
+    first = next(cell for cell in cells if cell.cell_type == "code")
+    assert "learner-parameters" in first.metadata.get("tags", [])
+    assert 0 < len(_assigned(first.source)) <= MAX_LEARNER_PARAMETERS
+    assert [cell for cell in cells if "learner-parameters" in cell.metadata.get("tags", [])] == [first]
 
 
 @pytest.mark.parametrize("notebook", sorted(NOTEBOOK_PARAMETERS))

@@ -127,3 +127,11 @@ def test_the_answer_quotes_the_executed_lesson():
     called = re.search(r"AUTOZI's 0\.5 rule calls \*\*(\d+)\*\* genes", outputs)
     genes = re.search(r"\((\d+) cells, (\d+) genes,", outputs)
     assert f"calls {round(100 * int(called[1]) / int(genes[2]))}% of the same genes" in answer
+    # The ZI test's own calls: how many, which, and the size of their excess.
+    flat = " ".join(outputs.split())
+    test_calls = re.search(r"The ZI test calls \*\*(\d+)\*\*", flat)
+    words = {1: "one gene", 2: "two genes", 3: "three genes"}
+    n_called = int(test_calls[1])
+    assert f"calls {words.get(n_called, f'{n_called} genes')} of {genes[2]}" in answer
+    for gene, share in re.findall(r"(\S+) (\d+%)\)\. Worth a closer look", flat):
+        assert f"{gene}, with about {share} extra zeros" in answer

@@ -69,7 +69,10 @@ def learner_dir(tmp_path_factory):
 
 
 def _parameters(cells) -> str:
-    return next(c.source for c in cells if c.cell_type == "code" and "parameters" in _tags(c))
+    """The sources of the cells that set parameters (the learner's, then the advanced ones)."""
+    return "\n".join(
+        c.source for c in cells if c.cell_type == "code" and make_learner.PARAMETER_TAGS & set(_tags(c))
+    )
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda path: path.stem)
@@ -83,7 +86,7 @@ def test_learner_copy_drops_the_solutions_and_nothing_else(source, learner_dir):
         (
             kind,
             make_learner.DATASET_LINE.sub(make_learner.PINNED_DATASET, text)
-            if "parameters" in tags
+            if make_learner.PARAMETER_TAGS & set(tags)
             else text,
             tags,
         )
@@ -283,3 +286,199 @@ def test_timings_of_the_committed_lessons(capsys):
         assert f"{source.stem}.ipynb (computing time of the last execution)" in out
     totals = [float(line.split()[1]) for line in out.splitlines() if line.strip().startswith("total")]
     assert len(totals) == len(SOURCES) and all(total > 0 for total in totals)
+
+
+# Every number the kit quotes comes from the committed, executed lessons.
+
+MAIN_EXECUTED = ROOT / "notebooks" / "autozi_pbmc.ipynb"
+#: Numbers the notes may quote that are no result of the run: settings, the seed's data size,
+#: the workshop's length, the example of a smaller gene count, and the cost formula's 0.5.
+NOT_FROM_THE_RUN = {"0.5", "0.05", "0.9", "12,039", "90", "300", "1s", "2s"}
+
+
+def _executed_outputs(path: Path) -> str:
+    """Every text and Markdown output of an executed notebook, whitespace collapsed."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    texts = []
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            texts.append("".join(output.get("text", "")))
+            texts.append("".join(data.get("text/markdown", "")) + "\n" + "".join(data.get("text/plain", "")))
+    return "\n".join(texts)
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _find(pattern: str, text: str) -> re.Match:
+    match = re.search(pattern, text, flags=re.MULTILINE)
+    assert match, f"the executed lesson no longer prints {pattern!r}: update this test"
+    return match
+
+
+@pytest.fixture(scope="module")
+def run_facts() -> dict:
+    """What the committed main lesson printed, read from its outputs."""
+    raw = _executed_outputs(MAIN_EXECUTED)
+    out = _flat(raw)
+    facts = {}
+    answer = _find(
+        r"\((\d+) cells, (\d+) genes, .*?AUTOZI's (\S+) rule calls \*\*(\d+)\*\* genes zero-inflated "
+        r"\((\d+%)\)",
+        out,
+    )
+    facts.update(zip(("cells", "genes", "threshold", "autozi", "autozi_pct"), answer.groups(), strict=True))
+    best = _find(r"The ZI test calls \*\*(\d+)\*\*; its best q-value is (\S+) \((\S+)\)", out)
+    facts.update(zip(("called", "best_q", "best_gene"), best.groups(), strict=True))
+    falls = _find(
+        r"library size only: \*\*(\d+)\*\* → annotated cell types: \*\*(\d+)\*\* → louvain clusters: "
+        r"\*\*(\d+)\*\* → learned cell states: \*\*(\d+)\*\*",
+        out,
+    )
+    facts.update(zip(("library", "types", "louvain", "learned"), falls.groups(), strict=True))
+    within = _find(r"Within cell types the ZI test calls (\d+) of the ([\d,]+) gene x type pairs", out)
+    facts.update(zip(("within_called", "pairs"), within.groups(), strict=True))
+    sizes = _find(r"\(from (\d+) to (\d+)\), so less evidence, and [\d,]+ pairs are (\d+) times", out)
+    facts.update(zip(("smallest_type", "largest_type", "times"), sizes.groups(), strict=True))
+    facts["extra_share"] = _find(rf"{facts['best_gene']} (\d+%)\)\. Worth", out)[1]
+    facts["factor"] = _find(r"evidence for extra zeros was (\S+) times", out)[1]
+    control = _find(
+        r"Zeros injected into (\d+) genes\. The ZI test finds \*\*(\d+) of the (\d+)\*\* with (\S+) extra "
+        r"zeros and \*\*(\d+) of the (\d+)\*\* with (\S+)\. Of the (\d+) genes without injected zeros it "
+        r"calls \*\*(\d+)\*\*",
+        out,
+    )
+    names = ("injected", "strong_found", "strong", "strong_share", "weak_found", "weak", "weak_share")
+    facts.update(zip((*names, "others", "others_called"), control.groups(), strict=True))
+    facts["kept"] = _find(r"(Kept \d+ of \d+ genes and \d+ of \d+ cells\.)", out)[1]
+    top = _find(r"^\s*\d+\s+(\S+)\s+([\d.]+)\s+0\.\d+\s+True$", raw)
+    facts["top_gene"], facts["top_mean"] = top[1], round(float(top[2]))
+    shares = [float(share) for share in re.findall(r"^\s*\d+\s+(0\.\d\d)\s*$", raw, flags=re.MULTILINE)]
+    assert len(shares) >= 2, "the per-cell-type table changed: update this test"
+    facts["type_shares"] = (f"{min(shares):.2f}", f"{max(shares):.2f}")
+    first = _find(rf"^{facts['best_gene']}\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$", raw)
+    second = _find(rf"^{facts['best_gene']}\s+([\d.]+)\s+([\d.]+)\s*$", raw)
+    facts["follow"] = {"types": first[3], "louvain": second[1], "learned": second[2]}
+    figure = _find(
+        r"for (\S+) \((\d+%) of counts set to 0, found\); (\S+) \((\d+%) of counts set to 0, found\); "
+        r"(\S+) \((\d+%) of counts set to 0, missed\)",
+        out,
+    )
+    facts["figure6"] = figure.groups()
+    facts["correlation"] = _find(r"injected extra zeros, found genes: (\S+)", out)[1]
+    injected = re.findall(
+        r"^(\S+)\s+[\d.]+\s+[\d.]+\s+(True|False)\s+([\d.]+)\s+[\d.]+\s*$", raw, re.MULTILINE
+    )
+    missed = [(gene, float(share)) for gene, call, share in injected if call == "False"]
+    facts["strong_missed"] = [gene for gene, share in missed if f"{share:.0%}" == facts["strong_share"]]
+    facts["weak_missed"] = len(missed) - len(facts["strong_missed"])
+    return facts
+
+
+def _notes() -> str:
+    return _flat(NOTES.read_text(encoding="utf-8"))
+
+
+def test_the_result_to_teach_quotes_the_executed_lesson(run_facts):
+    f, notes = run_facts, _notes()
+    expected = [
+        f"AUTOZI's {f['threshold']} rule calls {f['autozi']} of the {f['genes']} genes ({f['autozi_pct']})",
+        f"The ZI test calls {f['library']} genes when it knows only each cell's library size, {f['types']} "
+        f"with the annotated cell types, {f['louvain']} with the louvain clusters and {f['learned']} with "
+        f"the learned cell states: {f['best_gene']}, with an estimated {f['extra_share']} of its cells "
+        f"carrying an extra zero (q-value {f['best_q']})",
+        f"zeros injected into {f['injected']} well-expressed genes, it finds {f['strong_found']} of the "
+        f"{f['strong']} given {f['strong_share']} extra zeros and {f['weak_found']} of the {f['weak']} given "
+        f"{f['weak_share']}",
+        f"of the {f['others']} other genes it calls {f['others_called']}",
+    ]
+    if f["within_called"] == "0":
+        expected.append(f"Within cell types it calls none of the {f['pairs']} gene x type pairs")
+    for sentence in expected:
+        assert sentence in notes, f"instructor-notes.md should say: {sentence!r}"
+    assert f["called"] == f["learned"] == "1" and f["best_gene"] in notes
+
+
+def test_the_blocks_quote_the_executed_lesson(run_facts):
+    f, notes = run_facts, _notes()
+    expected = [
+        f"`{f['kept']}`",
+        f"AUTOZI's top gene is {f['top_gene']}, a monocyte marker with about {f['top_mean']} counts per cell",
+        f"(the self-check line prints that factor, {f['factor']} here",
+        f"AUTOZI's rule calls a share of {f['type_shares'][0]} to {f['type_shares'][1]} of the expressed "
+        "genes",
+        f"{f['library']} genes called with library sizes only, {f['types']} with the annotated types, "
+        f"{f['louvain']} with the louvain clusters, {f['learned']} with the learned states",
+        f"called over all {f['cells']} cells but in no single type, whose {f['smallest_type']} to "
+        f"{f['largest_type']} cells give less evidence, with {f['times']} times as many tests",
+        f"{f['autozi_pct']} of all genes lie right of AUTOZI's threshold",
+        f"annotated types (q-value {f['follow']['types']}), not with the louvain clusters "
+        f"({f['follow']['louvain']}), and again with the learned states ({f['follow']['learned']} in the "
+        f"table, {f['best_q']} in the box)",
+        f"zeros injected into {f['injected']} genes, {f['strong_found']} of the {f['strong']} strongly "
+        f"injected ones found, {f['weak_found']} of the {f['weak']} weakly injected ones, and "
+        f"{f['others_called']} of the {f['others']} others called",
+        "Read Figure 6 with the learners: {} ({} of its counts set to zero) and {} ({}) sit above the "
+        "diagonal; {} ({}, missed)".format(*f["figure6"]),
+        f"(correlation {f['correlation']} over the found genes)",
+        f"of the misses, {f['weak_missed']} are weakly injected and {len(f['strong_missed'])} strongly "
+        f"({', '.join(f['strong_missed'][:-1])} and {f['strong_missed'][-1]})",
+        f"({f['strong_found']} of {f['strong']}), and about half of those given an excess as small as "
+        f"{f['best_gene']}'s ({f['weak_found']} of {f['weak']})",
+    ]
+    for sentence in expected:
+        assert sentence in notes, f"instructor-notes.md should say: {sentence!r}"
+
+
+def _numbers(text: str) -> set[str]:
+    text = re.sub(r"\b\d:\d\d\b", " ", text)  # clock times of the schedule
+    text = re.sub(r"\(\d+ min", " ", text)  # block lengths
+    text = re.sub(r"^\s*\d+\. ", " ", text, flags=re.MULTILINE)  # numbered lists
+    return {token.rstrip(".,") for token in re.findall(r"\d[\d,]*(?:\.\d+)?%?s?", text)}
+
+
+def test_every_number_in_the_notes_is_printed_by_the_lessons():
+    """A number typed by hand (the notes once said q = 0.007 where the run printed 0.0092) fails here."""
+    printed = _numbers(
+        _executed_outputs(MAIN_EXECUTED) + _executed_outputs(ROOT / "notebooks" / "autozi_simulation.ipynb")
+    )
+    printed |= {number.rstrip("%") for number in printed}
+    quoted = _numbers(NOTES.read_text(encoding="utf-8").split("## Common questions")[0])
+    quoted |= _numbers(NOTES.read_text(encoding="utf-8").split("## Common questions")[1].split("## When")[0])
+    stray = sorted(quoted - printed - NOT_FROM_THE_RUN)
+    assert not stray, f"instructor-notes.md quotes numbers the executed lessons do not print: {stray}"
+
+
+def test_the_schedules_computing_times_are_the_committed_lessons(run_facts):
+    sections = timings.section_timings(timings.SCHEDULED_LESSON)
+    seconds = {section.title: section.seconds for section in sections}
+    for row in _schedule_rows():
+        part, share = row[3], row[4]
+        titles = [title for title in seconds if title == "Parameters" and "parameters" in part]
+        for number in re.findall(r"section (\d+)", part):
+            titles += [title for title in seconds if title.startswith(f"{number}. ")]
+        if not titles:
+            assert share == "", row
+            continue
+        total = sum(seconds[title] for title in titles)
+        expected = "under 1 s" if total < 1 else f"{round(total)} s"
+        assert share == expected, (
+            f"{row[2]}: the schedule says {share!r}, the committed lesson took {total:.1f} s"
+        )
+    minutes = round(sum(seconds.values()) / 60)
+    schedule = _flat(SCHEDULE.read_text(encoding="utf-8"))
+    assert f"about {minutes} minutes in all" in schedule
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda path: path.stem)
+def test_each_lesson_states_its_computing_time(source):
+    """The lesson's "computer's share is about N (to M) minutes" holds for its committed run."""
+    minutes = sum(section.seconds for section in timings.section_timings(source.with_suffix(".ipynb"))) / 60
+    stated = re.search(
+        r"computer's share is about (\d+)(?: to (\d+))? minutes?", _flat(source.read_text(encoding="utf-8"))
+    )
+    assert stated, f"{source.name} does not say how long the computer takes"
+    low, high = int(stated[1]), int(stated[2] or stated[1])
+    assert low - 0.5 <= minutes < high + 0.5, f"{source.name}: the committed run took {minutes:.1f} min"

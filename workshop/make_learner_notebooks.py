@@ -3,7 +3,7 @@
 The lessons' sources (``notebooks/*.py``) hold each exercise (cells tagged ``exercise``)
 followed by its solution (cells tagged ``solution``). The learners' copies keep the
 exercises and drop the solutions; they carry no outputs, so learners see their own. In the
-main lesson's parameters cell, ``dataset`` is set to ``"pbmc68k"`` (the 700 cells shipped
+main lesson's cell of learner parameters, ``dataset`` is set to ``"pbmc68k"`` (the 700 cells shipped
 with scanpy), so that every laptop runs the same offline data in the same time::
 
     python workshop/make_learner_notebooks.py              # into workshop/learner/
@@ -35,6 +35,8 @@ NOTE = (
     "*Learner version: the solutions to the exercises are left out. Your instructor has the\n"
     "full lesson, which is also on the course website.*"
 )
+#: Tags of the cells that set a lesson's parameters: the learner's, then the advanced ones.
+PARAMETER_TAGS = frozenset({"learner-parameters", "parameters"})
 #: The parameter line of the main lesson that the learners' copies pin, and what it becomes.
 DATASET_LINE = re.compile(r"^dataset = .*$", flags=re.MULTILINE)
 PINNED_DATASET = 'dataset = "pbmc68k"  # workshop: offline data, 700 cells; "pbmc" for the 12,039 cells'
@@ -79,7 +81,7 @@ def learner_notebook(source: Path):
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-            if "parameters" in cell.metadata.get("tags", []):
+            if PARAMETER_TAGS & set(cell.metadata.get("tags", [])):
                 cell.source = DATASET_LINE.sub(PINNED_DATASET, cell.source, count=1)
     title = notebook.cells[0]
     if title.cell_type == "markdown":

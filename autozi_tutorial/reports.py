@@ -1,0 +1,246 @@
+"""The main lesson's boxes of results, written in plain words from the run's own numbers.
+
+Each function reads the results the tools left on an AnnData (or a table of them) and returns
+Markdown that a notebook shows as it is (:class:`IPython.display.Markdown`): the test's
+self-check, the positive control's outcome, and the answer box. No number in them is typed:
+each is read from the run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from anndata import AnnData
+
+from .get import autozi_df, zi_test_df
+
+__all__ = [
+    "answer",
+    "answer_text",
+    "positive_control_report",
+    "positive_control_text",
+    "self_check",
+    "self_check_text",
+]
+
+
+def _markdown(text: str):
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def _quote(lines: list[str]) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in lines)
+
+
+def self_check_text(adata: AnnData, key: str = "zi_test") -> str:
+    """The ZI test's self-check (its calibration) in one sentence.
+
+    Parameters
+    ----------
+    adata
+        Results of :func:`autozi_tutorial.tl.zi_test` with its default calibration.
+
+    key
+        The test's ``key_added``.
+
+    Returns
+    -------
+    str
+        What the test measured on counts simulated without zero inflation, and what it did
+        with it.
+    """
+    calibration = adata.uns[key].get("calibration", {})
+    factor = calibration.get("inflation")
+    if factor is None:
+        return "Self-check: skipped (calibration='none'); the evidence is taken as it is."
+    acted = calibration.get("acted", "none") != "none"
+    return (
+        "Self-check: on counts simulated from these cells without any zero inflation, the genes' "
+        f"evidence for extra zeros was {factor:.2f} times what chance alone gives; "
+        + (
+            f"every gene's evidence is therefore divided by {factor:.2f}."
+            if acted
+            else "nothing needs discounting."
+        )
+    )
+
+
+def positive_control_text(summary: pd.DataFrame) -> str:
+    """What the ZI test found in a positive control, per size of the zeros injected.
+
+    Parameters
+    ----------
+    summary
+        :func:`autozi_tutorial.get.positive_control_df` of the control.
+
+    Returns
+    -------
+    str
+        A quoted Markdown paragraph: genes found of those injected, strongly and weakly, and
+        genes called among those left untouched.
+    """
+    strong, weak, others = (summary.loc[size] for size in ("strong", "weak", "none"))
+    return _quote(
+        [
+            f"**Positive control.** Zeros injected into {strong['genes'] + weak['genes']} genes. The "
+            f"ZI test finds **{strong['called']} of the {strong['genes']}** with "
+            f"{strong['extra_zeros_injected']} extra zeros and **{weak['called']} of the "
+            f"{weak['genes']}** with {weak['extra_zeros_injected']}. Of the {others['genes']} genes "
+            f"without injected zeros it calls **{others['called']}**."
+        ]
+    )
+
+
+def answer_text(
+    adata: AnnData,
+    comparison: pd.DataFrame,
+    *,
+    dataset: str,
+    expression_cutoff: float = 1.0,
+    autozi_key: str = "autozi",
+    key: str = "zi_test",
+) -> str:
+    """The answer box: both calls, the test's calls as the cells are described more finely.
+
+    Parameters
+    ----------
+    adata
+        Results of :func:`autozi_tutorial.tl.autozi` (under ``autozi_key``) and of
+        :func:`autozi_tutorial.tl.zi_test` (under ``key``, per cell type when it had one).
+    comparison
+        :func:`autozi_tutorial.compare_descriptions` of the same data.
+    dataset
+        The data's name, for the box's title.
+    expression_cutoff
+        Mean count per cell above which a gene counts as well expressed.
+
+    Returns
+    -------
+    str
+        A quoted Markdown block: the data, AUTOZI's calls, the test's calls with its best
+        q-value, the calls per description, the calls within cell types (and why they can
+        differ from the calls over all cells), then the verdict in bold.
+    """
+    autozi, test = autozi_df(adata, autozi_key), zi_test_df(adata, key)
+    threshold = float(adata.uns[autozi_key]["params"]["threshold"])
+    expressed = (test["mean_count"] > expression_cutoff).to_numpy()
+    called = test.loc[test["call"].astype(bool)].sort_values("qvalue")
+    best = test.loc[test["qvalue"].idxmin()] if test["qvalue"].notna().any() else None
+    n_auto = int(autozi["call"].sum())
+    lines = [
+        f"**The answer on {dataset}** ({adata.n_obs:,} cells, {adata.n_vars:,} genes, "
+        f"{int(expressed.sum()):,} of them with a mean count above {expression_cutoff:g})",
+        "",
+        f"- AUTOZI's {threshold:g} rule calls **{n_auto:,}** genes zero-inflated "
+        f"({n_auto / adata.n_vars:.0%}), {int((autozi['call'].to_numpy() & expressed).sum()):,} of them "
+        "well expressed.",
+    ]
+    best_text = "" if best is None else f"; its best q-value is {best['qvalue']:.2g} ({best['gene']})"
+    lines.append(f"- The ZI test calls **{len(called):,}**{best_text}.")
+    falls = " → ".join(
+        f"{name}: **{n}**"
+        for name, n in zip(comparison["cells described by"], comparison["genes called"], strict=True)
+    )
+    lines.append(f"- Genes the test calls as the cells are described more finely: {falls}.")
+    labels_key = adata.uns[key]["params"].get("labels_key")
+    if adata.uns[key]["params"].get("by_label"):
+        pairs = zi_test_df(adata, key, by_label=True).query("testable")
+        n_pairs = int(pairs["call"].sum())
+        line = (
+            f"- Within cell types the ZI test calls {n_pairs:,} of the {len(pairs):,} gene x type "
+            "pairs that have counts."
+        )
+        if n_pairs == 0 and len(called):
+            sizes = adata.obs[labels_key].astype(str).value_counts()
+            line += (
+                f" {'This gene is' if len(called) == 1 else 'These genes are'} called over all "
+                f"{adata.n_obs:,} cells, yet in no single type: each type has far fewer cells (from "
+                f"{sizes.min():,} to {sizes.max():,}), so less evidence, and {len(pairs):,} pairs are "
+                f"{len(pairs) / max(adata.n_vars, 1):.0f} times as many tests to allow for as "
+                f"{adata.n_vars:,} genes. A small excess seen over all cells can be too weak to show "
+                "within any one type."
+            )
+        lines.append(line)
+    lines.append("")
+    if called.empty:
+        lines.append(
+            "**No gene has more zeros than its cells' states explain.** The extra zeros that "
+            "coarser descriptions of the cells see belong to cell states."
+        )
+    else:
+        named = called.head(10)
+        shares = ", ".join(f"{row.gene} {row.extra_zeros:.0%}" for row in named.itertuples())
+        keep = "gene keeps" if len(called) == 1 else "genes keep"
+        lines.append(
+            f"**{len(called)} {keep} more zeros than the cells' states explain: "
+            f"{', '.join(named['gene'])}** (estimated share of cells with an extra zero, a zero "
+            f"beyond those the NB expects: {shares}). Worth a closer look, not yet "
+            "proof of zero inflation: the learned states may miss a finer cell state."
+        )
+    return _quote(lines)
+
+
+def answer(
+    adata: AnnData,
+    comparison: pd.DataFrame,
+    *,
+    dataset: str,
+    expression_cutoff: float = 1.0,
+    autozi_key: str = "autozi",
+    key: str = "zi_test",
+):
+    """:func:`answer_text` as Markdown that a notebook shows (the last line of a cell).
+
+    Parameters
+    ----------
+    adata, comparison, dataset, expression_cutoff, autozi_key, key
+        As for :func:`answer_text`.
+
+    Returns
+    -------
+    IPython.display.Markdown
+        The answer box.
+    """
+    return _markdown(
+        answer_text(
+            adata,
+            comparison,
+            dataset=dataset,
+            expression_cutoff=expression_cutoff,
+            autozi_key=autozi_key,
+            key=key,
+        )
+    )
+
+
+def self_check(adata: AnnData, key: str = "zi_test"):
+    """:func:`self_check_text` as Markdown that a notebook shows.
+
+    Parameters
+    ----------
+    adata, key
+        As for :func:`self_check_text`.
+
+    Returns
+    -------
+    IPython.display.Markdown
+        The sentence.
+    """
+    return _markdown(self_check_text(adata, key))
+
+
+def positive_control_report(summary: pd.DataFrame):
+    """:func:`positive_control_text` as Markdown that a notebook shows.
+
+    Parameters
+    ----------
+    summary
+        :func:`autozi_tutorial.get.positive_control_df` of the control.
+
+    Returns
+    -------
+    IPython.display.Markdown
+        The paragraph.
+    """
+    return _markdown(positive_control_text(summary))

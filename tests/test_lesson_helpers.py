@@ -1,0 +1,268 @@
+"""The lessons' helpers: plain warnings, numbered figures, boxes written from the run, figures that say so."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+import autozi_tutorial as azt
+from autozi_tutorial import figures as lesson_figures
+from autozi_tutorial import messages, reports
+from autozi_tutorial.tl._autozi import COLUMNS as AUTOZI_COLUMNS
+
+
+@pytest.fixture
+def restore_warnings(monkeypatch):
+    """quiet_lesson changes the process's warning display and filters: undo it after the test."""
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    monkeypatch.setattr(warnings, "filters", list(warnings.filters))
+    levels = {name: logging.getLogger(name).level for name in messages.LOGGERS}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def test_warnings_are_shown_in_plain_words_without_a_path(restore_warnings, capsys):
+    azt.quiet_lesson()
+    warnings.simplefilter("always")  # whatever the test run's own filters say
+    warnings.warn("zero inflation is common in these data", UserWarning, stacklevel=1)
+    warnings.warn("a value changed", FutureWarning, stacklevel=1)
+    err = capsys.readouterr().err
+    assert "Warning: zero inflation is common in these data\n" in err
+    assert "Warning (FutureWarning): a value changed\n" in err
+    assert ".py" not in err and "/" not in err
+
+
+def test_training_libraries_keep_their_information_lines(restore_warnings):
+    azt.quiet_lesson()
+    for name in ("lightning.fabric.utilities.seed", "lightning.pytorch.utilities.rank_zero"):
+        assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
+    assert logging.getLogger("lightning.fabric.utilities.seed").isEnabledFor(logging.WARNING)
+
+
+def test_format_warning():
+    assert messages.format_warning("text") == "Warning: text\n"
+    assert messages.format_warning(RuntimeWarning("x"), RuntimeWarning) == "Warning (RuntimeWarning): x\n"
+
+
+def test_figures_are_numbered_in_order_and_kept(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objects: shown.append(objects))
+    figures = azt.LessonFigures()
+    first, second = plt.figure(), plt.figure()
+    assert figures.show("first", first, "One thing.") is None
+    figures.show("second", second, "Another.")
+    assert list(figures) == ["first", "second"] and figures["second"] is second
+    assert [objects[1].data for objects in shown] == ["**Figure 1.** One thing.", "**Figure 2.** Another."]
+    assert shown[0][0] is first
+    assert figures.caption("Next.") == "**Figure 3.** Next."
+    with pytest.raises(ValueError, match="'first'"):
+        figures.show("first", plt.figure(), "Again.")
+    assert isinstance(figures, dict) and lesson_figures.LessonFigures is azt.LessonFigures
+
+
+def test_self_check_in_words():
+    adata = _results()
+    adata.uns["zi_test"]["calibration"] = {"inflation": 1.0, "acted": "none"}
+    assert reports.self_check_text(adata).endswith(
+        "1.00 times what chance alone gives; nothing needs discounting."
+    )
+    adata.uns["zi_test"]["calibration"] = {"inflation": 1.234, "acted": "bootstrap"}
+    text = reports.self_check_text(adata)
+    assert "1.23 times" in text and text.endswith("divided by 1.23.")
+    assert azt.self_check(adata).data == text
+    adata.uns["zi_test"]["calibration"] = {}
+    assert "skipped" in reports.self_check_text(adata)
+
+
+def test_positive_control_text():
+    summary = pd.DataFrame(
+        {"genes": [28, 27, 710], "called": [25, 13, 2], "extra_zeros_injected": ["30%", "6%-10%", "0%"]},
+        index=pd.Index(["strong", "weak", "none"], name="injected"),
+    )
+    text = reports.positive_control_text(summary)
+    assert text.startswith("> **Positive control.** Zeros injected into 55 genes.")
+    assert "**25 of the 28** with 30% extra zeros and **13 of the 27** with 6%-10%" in text
+    assert text.endswith("Of the 710 genes without injected zeros it calls **2**.")
+    assert azt.positive_control_report(summary).data == text
+
+
+def _results():
+    """Counts with the ZI test's results (library sizes, per type) and AUTOZI's, faked."""
+    from conftest import make_counts_adata
+
+    adata = make_counts_adata()
+    azt.tl.zi_test(adata, layer="counts", labels_key="cell_type", cell_state_means="library_size")
+    rng = np.random.default_rng(1)
+    prob = rng.uniform(0, 1, adata.n_vars)
+    values = {"alpha": prob, "beta": 1 - prob, "prob": prob, "call": prob > 0.5, "mean_count": prob}
+    for name in AUTOZI_COLUMNS:
+        adata.var[f"autozi_{name}"] = values[name]
+    adata.uns["autozi"] = {"params": {"threshold": 0.5, "zero_inflation": "gene"}}
+    return adata
+
+
+def test_compare_descriptions_and_the_answer_box():
+    adata = _results()
+    adata.obs["clusters"] = adata.obs["cell_type"].astype(str) + adata.obs["batch"].astype(str)
+    comparison = azt.compare_descriptions(adata, labels_key="cell_type", clusters_key="clusters")
+    assert comparison["cells described by"].tolist() == [
+        "library size only",
+        "annotated cell types",
+        "clusters clusters",
+        "learned cell states",
+    ]
+    assert comparison["key"].tolist()[:3] == [
+        "zi_test_library_size",
+        "zi_test_cell_types",
+        "zi_test_clusters",
+    ]
+    for row in comparison.itertuples():
+        assert row._3 == int(adata.var[f"{row.key}_call"].sum())
+    # Without cell types or clusters only library sizes are compared.
+    assert len(azt.compare_descriptions(adata, clusters_key=None)) == 2
+
+    # Every number of the box is read from the run.
+    text = reports.answer_text(adata, comparison, dataset="toy", expression_cutoff=1.0)
+    n_auto = int(adata.var["autozi_call"].sum())
+    assert text.startswith(
+        f"> **The answer on toy** (150 cells, 30 genes, {(adata.var['zi_test_mean_count'] > 1).sum()}"
+    )
+    assert f"AUTOZI's 0.5 rule calls **{n_auto}** genes zero-inflated ({n_auto / 30:.0%})" in text
+    called = int(adata.var["zi_test_call"].sum())
+    assert f"The ZI test calls **{called}**" in text
+    pairs = azt.get.zi_test_df(adata, by_label=True).query("testable")
+    assert f"calls {int(pairs['call'].sum())} of the {len(pairs)} gene x type pairs" in text
+    assert azt.answer(adata, comparison, dataset="toy").data == text
+
+
+def test_the_answer_box_reconciles_a_call_found_in_no_cell_type():
+    adata = _results()
+    comparison = azt.compare_descriptions(adata, labels_key="cell_type", clusters_key=None)
+    adata.var["zi_test_call"] = False
+    adata.var.loc["gene3", "zi_test_call"] = True
+    adata.var["zi_test_extra_zeros"] = 0.05
+    adata.varm["zi_test_call"] = adata.varm["zi_test_call"] & False
+    text = reports.answer_text(adata, comparison, dataset="toy")
+    assert "This gene is called over all 150 cells, yet in no single type" in text
+    assert "(from 50 to 50)" in text
+    assert "**1 gene keeps more zeros than the cells' states explain: gene3**" in text
+    assert "gene3 5%" in text
+    adata.var["zi_test_call"] = False
+    assert "**No gene has more zeros than its cells' states explain.**" in reports.answer_text(
+        adata, comparison, dataset="toy"
+    )
+
+
+def _texts(figure) -> str:
+    return "\n".join(text.get_text() for ax in figure.axes for text in ax.texts)
+
+
+def test_label_fractions_says_when_a_call_finds_nothing():
+    adata = _results()
+    adata.varm["zi_test_call"] = adata.varm["zi_test_call"] & False
+    template = adata.varm["zi_test_qvalue"]
+    prob = pd.DataFrame(
+        np.random.default_rng(2).uniform(0, 1, template.shape), template.index, template.columns
+    )
+    adata.varm["autozi_label_prob"] = prob
+    for name in ("alpha", "beta"):
+        adata.varm[f"autozi_label_{name}"] = prob.copy()
+    adata.varm["autozi_label_call"] = prob > 0.5
+    adata.varm["autozi_label_mean_count"] = adata.varm["zi_test_mean_count"].copy()
+    adata.varm["autozi_label_testable"] = adata.varm["zi_test_testable"].copy()
+    adata.uns["autozi_label"] = {"params": {"threshold": 0.5, "zero_inflation": "gene-label"}}
+    figure = azt.pl.label_fractions(adata)
+    assert "ZI test: no gene called in any cell type (no bar)" in _texts(figure)
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert len(legend) == 1 and legend[0].startswith("AUTOZI's rule")
+    plt.close(figure)
+
+
+def test_calls_names_only_groups_with_genes_and_the_pile_at_the_bottom():
+    adata = _results()
+    figure = azt.pl.calls(adata)
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert all(not label.endswith("(0)") for label in legend)
+    bottom = int((-np.log10(adata.var["zi_test_qvalue"].clip(lower=1e-300)).fillna(0) < 0.05).sum())
+    assert f"{bottom} of 30 genes lie on the bottom line" in _texts(figure)
+    plt.close(figure)
+
+
+def test_zero_diagnostic_notes_and_readable_fonts():
+    adata = _results()
+    azt.tl.zi_test(adata, layer="counts", cell_state_means="library_size", save_means=True, key_added="means")
+    figure = azt.pl.zero_diagnostic(adata, {"gene1": "why it is shown"}, key_added="means")
+    (ax,) = [ax for ax in figure.axes if ax.get_visible()]
+    assert ax.get_title().startswith("gene1, why it is shown\n")
+    assert ax.title.get_fontsize() >= 11 and ax.xaxis.label.get_fontsize() >= 10
+    assert "each point: about 15 cells" in _texts(figure)
+    plt.close(figure)
+
+
+def test_positive_control_genes():
+    from conftest import make_counts_adata
+
+    control = azt.positive_control(make_counts_adata(), [f"gene{j}" for j in range(1, 13)], random_state=0)
+    azt.tl.zi_test(control, layer="counts", cell_state_means="library_size")
+    chosen = azt.pl.positive_control_genes(control)
+    assert chosen and set(chosen) <= set(control.var_names[control.var["zeros_injected"]])
+    for gene, note in chosen.items():
+        share = control.var.at[gene, "injected_share"]
+        assert note.startswith(f"{share:.0%} of counts set to 0, ")
+        assert note.endswith("found") == bool(control.var.at[gene, "zi_test_call"])
+
+
+def _simulated_genes() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    truth = np.arange(40) < 20
+    genes = pd.DataFrame(
+        {
+            "zi_true": truth,
+            "mean_counts": rng.lognormal(0, 1.5, 40),
+            "zi_prob": np.clip(truth * 0.5 + rng.uniform(0, 0.5, 40), 0, 1),
+            "zi_prob_seed0": rng.uniform(0, 1, 40),
+            "zi_prob_seed1": rng.uniform(0, 1, 40),
+        }
+    )
+    genes["autozi_call"] = genes["zi_prob"] > 0.5
+    genes["lrt_types_score"] = truth * 2 + rng.uniform(0, 1, 40)
+    genes["lrt_types_call"] = genes["lrt_types_score"] > 2.5
+    genes["zi_test_score"] = genes["lrt_types_score"]
+    genes["zi_test_call"] = truth & (genes["lrt_types_score"] > 2.5)
+    genes["agreement_call"] = genes["autozi_call"] & genes["zi_test_call"]
+    return genes
+
+
+def test_simulation_figures():
+    genes = _simulated_genes()
+    figure = azt.pl.roc(genes)
+    ax = figure.axes[0]
+    legend = ax.get_legend()
+    # Outside the axes, right of them: no marker can cover it.
+    assert legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1
+    assert any("ZI test (recommended): rule (FPR 0.00" in t.get_text() for t in legend.get_texts())
+    plt.close(figure)
+    figure = azt.pl.seed_stability(genes, [0, 1], 0.5)
+    assert any(line.get_label() == "same q under both seeds" for line in figure.axes[0].lines)
+    changed = int(((genes["zi_prob_seed0"] > 0.5) != (genes["zi_prob_seed1"] > 0.5)).sum())
+    assert f"{changed} of 40 genes change their call" in _texts(figure)
+    plt.close(figure)
+    with pytest.raises(ValueError, match="two seeds"):
+        azt.pl.seed_stability(genes, [0])
+    figure = azt.pl.error_rates_by_expression(genes)
+    assert [ax.get_title() for ax in figure.axes] == ["true-positive rate", "false-positive rate"]
+    assert "methods at 0 in every bin" in _texts(figure)
+    plt.close(figure)
+    rates = pd.DataFrame(
+        {"design": ["a", "a", "b", "b"], "method": ["m1", "m2", "m1", "m2"], "fpr": [0.3, 0.0, 0.02, 0.0]}
+    )
+    figure = azt.pl.design_false_positives(rates, ["m1", "m2"])
+    texts = _texts(figure)
+    assert texts.count("0: no false call") == 2 and "0.30" in texts and "0.02" in texts
+    plt.close(figure)

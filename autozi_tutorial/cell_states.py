@@ -48,8 +48,8 @@ N_SAMPLES = 10
 class _EpochLoggingPlan(TrainingPlan):
     """scvi-tools' training plan without its logging at every step.
 
-    Lightning's bookkeeping of the loss and its parts, logged at every step, took about a third
-    of each step of the cell-state model (``benchmarks/bench_cell_states.py``). Here the ELBO
+    Lightning's bookkeeping of the loss and its parts, logged at every step, took about 30% of
+    each epoch of the cell-state model (``benchmarks/bench_cell_states.py``). Here the ELBO
     is still accumulated at every step, but logged once per epoch, as ``elbo_train`` (what the
     progress lines read). The optimisation is the same, step for step: the trained parameters
     are identical to those of scvi-tools' plan.

@@ -66,6 +66,8 @@ RESULTS = Path(__file__).parent / "results" / "zi_common"
 ZERO = 1e-6
 STRONG = (0.25, 0.5)
 WEAK = (0.02, 0.08)
+#: The cell-state model's epoch rule as the package sets it (``--fixed-epochs`` turns it off).
+EPOCH_RULE_CELLS = cell_states.REFERENCE_CELLS
 
 
 def _pbmc(seed: int, inject: bool) -> AnnData:
@@ -146,7 +148,11 @@ def _tables(data: AnnData, offsets: np.ndarray, labels: list[str], batch_key: st
     return out, fit
 
 
-def run(design: str, seed: int) -> Path:
+def run(design: str, seed: int, fixed_epochs: bool = False) -> Path:
+    """Run one design's pipeline and store its statistics; ``fixed_epochs``: the cell-state model
+    trains for 200 epochs whatever the number of cells (the rule before
+    :func:`autozi_tutorial.cell_states.training`), stored as ``<design>_fixedepochs``."""
+    cell_states.REFERENCE_CELLS = None if fixed_epochs else EPOCH_RULE_CELLS
     adata, batch_key = simulate(design, seed)
     labels = _label_order(adata, "cell_type")
     started = time.perf_counter()
@@ -169,7 +175,7 @@ def run(design: str, seed: int) -> Path:
         truth = np.log(np.asarray(adata.layers["mean_true"], dtype=np.float64))
         oracle, _ = _tables(adata, truth, labels, batch_key)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{design}_seed{seed}.npz"
+    path = RESULTS / f"{design}{'_fixedepochs' if fixed_epochs else ''}_seed{seed}.npz"
     np.savez(
         path,
         **{f"real_{k}": v for k, v in real.items()},
@@ -181,6 +187,7 @@ def run(design: str, seed: int) -> Path:
         dropout=adata.var["dropout"].to_numpy(),
         spike_in=adata.var["spike_in"].to_numpy(),
         seconds=np.array([trained, time.perf_counter() - started]),
+        epochs=np.array(cell_states.training(adata.n_obs)["max_epochs"]),
     )
     return path
 
@@ -245,20 +252,62 @@ def factors(d) -> dict[str, float]:
         "previous_calibration": previous,
         "fitted_null_below_2.71": _fitted_null(real, d["mean_count"], NULL_QUANTILE_95, center=False),
         "fitted_null_below_4_centred": _fitted_null(real, d["mean_count"], 4.0, center=True),
+        "bootstrap_uncalled_genes": inflation_factor(
+            np.where(_uncalibrated_calls(d), np.nan, _converged(d, "boot")), d["boot_mean_count"]
+        )[0],
         "null_genes_own": inflation_factor(
             np.where(d["zi_true"] | d["spike_in"], np.nan, real), d["mean_count"]
         )[0],
     }
 
 
+def _uncalibrated_calls(d) -> np.ndarray:
+    """The genes the test calls without calibration (q < 0.05)."""
+    return _pvalues(d["real_statistic"], d["real_converged"], 1.0)[1] < 0.05
+
+
+def diagnostics(d, n_resamples: int = 200) -> dict:
+    """Where the tool's factor comes from, and how precisely one draw reads it.
+
+    ``factor_se``: its standard error over genes (the draws' expressed genes resampled with
+    replacement); the factor read off the draws of the genes that are, in the real data, not
+    zero-inflated (``from_null_genes_draws``) and zero-inflated (``from_zi_genes_draws``); the
+    factor of the real null genes' statistics with learned cell states (``real_null_genes``)
+    and with the true means (``oracle_null_genes``): the excess the calibration should read.
+    """
+    boot, zi, spike_in = _converged(d, "boot"), d["zi_true"].astype(bool), d["spike_in"]
+    used = np.isfinite(boot) & (d["boot_mean_count"] >= EXPRESSED_MEAN_COUNT)
+    rng = np.random.default_rng(0)
+    resampled = [
+        max(np.quantile(np.clip(rng.choice(boot[used], used.sum()), 0.0, None), 0.95) / NULL_QUANTILE_95, 1.0)
+        for _ in range(n_resamples)
+    ]
+    null = zi | spike_in
+
+    def factor(statistics, mean_count, keep):
+        return inflation_factor(np.where(keep, statistics, np.nan), mean_count)[0] if keep.any() else None
+
+    return {
+        "factor_se": float(np.std(resampled)),
+        "from_null_genes_draws": factor(boot, d["boot_mean_count"], ~null),
+        "from_zi_genes_draws": factor(boot, d["boot_mean_count"], zi),
+        "real_null_genes": factor(_converged(d, "real"), d["mean_count"], ~null),
+        "oracle_null_genes": factor(_converged(d, "oracle"), d["mean_count"], ~null)
+        if "oracle_statistic" in d
+        else None,
+    }
+
+
 #: The calibrations compared: the tool's (the bootstrap drawn from the NB fit), the same drawn
-#: from the ZINB's NB part, the previous tool's (the larger of the tool's and an empirical
-#: null), two empirical nulls fitted to the low statistics, and, as a reference no tool can
-#: have, the factor of the real null genes' own statistics.
+#: from the ZINB's NB part, the tool's read only off the draws of the genes that the
+#: uncalibrated test does not call, the previous tool's (the larger of the tool's and an
+#: empirical null), two empirical nulls fitted to the low statistics, and, as a reference no
+#: tool can have, the factor of the real null genes' own statistics.
 RULES = (
     "uncalibrated",
     "zi_test",
     "bootstrap_from_zinb_part",
+    "bootstrap_uncalled_genes",
     "previous_calibration",
     "fitted_null_below_2.71",
     "fitted_null_below_4_centred",
@@ -286,9 +335,11 @@ def score(path: Path) -> dict:
     expressed = _expressed(d["mean_count"], spike_in)
     result = {
         "seconds": [round(float(x), 1) for x in d["seconds"]],
+        "epochs": int(d["epochs"]) if "epochs" in d else 200,
         "n_expressed": int(expressed.sum()),
         "n_expressed_zi": int((expressed & zi).sum()),
     }
+    result["diagnostics"] = diagnostics(d)
     for name, factor in factors(d).items():
         p, q = _pvalues(d["real_statistic"], d["real_converged"], factor)
         result[name] = {"factor": factor, **_metrics(p, q, zi, expressed, spike_in)}
@@ -346,8 +397,18 @@ UNKNOWN_TRUTH = ("pbmc_none",)
 PARTIAL_TRUTH = ("pbmc_third",)
 
 
+#: Runs of the cell-state model's old epoch rule (``--fixed-epochs``): the speed benchmark's
+#: comparison (``seed_scale.py readme``), not designs of their own.
+FIXED_EPOCHS = "_fixedepochs_"
+
+
 def _with_truth(runs: dict) -> dict:
-    return {name: run for name, run in runs.items() if not name.startswith(UNKNOWN_TRUTH)}
+    """The runs that are judged: known truth, the package's training."""
+    return {
+        name: run
+        for name, run in runs.items()
+        if not name.startswith(UNKNOWN_TRUTH) and FIXED_EPOCHS not in name
+    }
 
 
 def summarise(runs: dict, seed: int) -> dict:
@@ -436,6 +497,30 @@ def per_type_markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def diagnostics_markdown(results: list[dict]) -> str:
+    """Where the tool's factor comes from (:func:`diagnostics`): one row per design and data seed."""
+
+    def cell(value):
+        return "-" if value is None else f"{value:.2f}"
+
+    lines = [
+        "| design | data seed | factor (SE) | draws of null genes | draws of ZI genes | real null genes | "
+        "null genes, true means |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for result in results:
+        for design, run in _with_truth(result["runs"]).items():
+            part, seed = run["diagnostics"], result["seed"]
+            lines.append(
+                f"| {design.removesuffix(f'_seed{seed}')} | {seed} | "
+                f"{run['zi_test']['factor']:.2f} ({part['factor_se']:.2f}) | "
+                f"{cell(part['from_null_genes_draws'])} | "
+                f"{cell(part['from_zi_genes_draws'])} | {cell(part['real_null_genes'])} | "
+                f"{cell(part['oracle_null_genes'])} |"
+            )
+    return "\n".join(lines)
+
+
 README = Path(__file__).parent / "README.md"
 
 
@@ -448,6 +533,7 @@ def readme_blocks() -> dict[str, str]:
     blocks = {f"zi_common seed {seed}": markdown(result) for seed, result in reports.items()}
     per_type = [reports[seed] for seed in sorted(reports)]
     blocks["zi_common per type"] = per_type_markdown(per_type)
+    blocks["zi_common diagnostics"] = diagnostics_markdown(per_type)
     return blocks
 
 
@@ -466,11 +552,14 @@ def main() -> None:
     parser.add_argument("command", choices=("run", "report", "readme"))
     parser.add_argument("--designs", nargs="+", default=[])
     parser.add_argument("--data-seed", type=int, default=0)
+    parser.add_argument(
+        "--fixed-epochs", action="store_true", help="train the cell-state model 200 epochs whatever the cells"
+    )
     args = parser.parse_args()
     sc.settings.verbosity = 0
     if args.command == "run":
         for design in args.designs:
-            print(design, run(design, args.data_seed), flush=True)
+            print(design, run(design, args.data_seed, args.fixed_epochs), flush=True)
         return
     if args.command == "readme":
         write_readme()

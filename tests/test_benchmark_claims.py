@@ -37,3 +37,18 @@ def test_report_summaries_are_what_the_runs_say(path):
     zi_common = _script("zi_common")
     report = json.loads(path.read_text())
     assert report["summary"] == json.loads(json.dumps(zi_common.summarise(report["runs"], report["seed"])))
+
+
+def test_speed_tables_are_the_reports():
+    seed_scale = _script("seed_scale")
+    text = (BENCHMARKS / "README.md").read_text()
+    for name, block in seed_scale.readme_blocks().items():
+        assert f"<!-- {name} -->\n{block}\n<!-- end -->" in text, f"run `seed_scale.py readme`: {name}"
+
+
+def test_readme_quotes_the_seed_scale_run():
+    report = json.loads((BENCHMARKS / "seed_scale_report.json").read_text())
+    readme = (BENCHMARKS.parent / "README.md").read_text()
+    lesson, zi_test = report["lesson"]["seconds"] / 60, report["zi_test"]["seconds"] / 60
+    assert f"the lesson took {lesson:.0f} minutes end to end" in readme
+    assert f"`tl.zi_test`\nalone {zi_test:.1f} of them" in readme

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 import math
+import random
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
+import scvi
+import torch
 from anndata import AnnData
 
 from . import cell_states
@@ -76,6 +80,22 @@ def lesson_fits(n_cells: int, autozi_epochs: int, by_label: bool = True) -> tupl
     return autozi + CELL_STATE_FITS, autozi * autozi_epochs + CELL_STATE_FITS * state_epochs
 
 
+def _random_states() -> tuple:
+    """Python's, NumPy's and torch's global random states (CUDA's too where there is one)."""
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    # The legacy global state is the one scvi-tools seeds (through Lightning's seed_everything).
+    return random.getstate(), np.random.get_state(), torch.get_rng_state(), cuda  # noqa: NPY002
+
+
+def _set_random_states(states: tuple) -> None:
+    python, numpy_state, torch_state, cuda = states
+    random.setstate(python)
+    np.random.set_state(numpy_state)  # noqa: NPY002
+    torch.set_rng_state(torch_state)
+    if cuda is not None:
+        torch.cuda.set_rng_state_all(cuda)
+
+
 def estimate_run(
     adata: AnnData,
     *,
@@ -103,18 +123,30 @@ def estimate_run(
     -------
     RunEstimate
         Its ``str`` is one plain sentence for the lesson to print.
+
+    Notes
+    -----
+    The probe trains with seed 0; afterwards ``scvi.settings.seed`` and the global random states
+    (Python's, NumPy's, torch's) are put back as they were, so that the caller's next training
+    is the one it would have been without the probe.
     """
     probe = TrainingProgress(every=PROBE_EPOCHS, stream=io.StringIO())  # timed, not printed
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit_autozi(
-            adata,
-            layer=layer,
-            batch_key=batch_key,
-            max_epochs=PROBE_EPOCHS,
-            accelerator=accelerator,
-            callbacks=[probe],
-        )
+    seed, states = scvi.settings.seed, _random_states()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit_autozi(
+                adata,
+                layer=layer,
+                batch_key=batch_key,
+                max_epochs=PROBE_EPOCHS,
+                accelerator=accelerator,
+                callbacks=[probe],
+            )
+    finally:
+        # The probe seeds its own training: the caller's seed and random state are put back.
+        scvi.settings.seed = seed
+        _set_random_states(states)
     epochs = training_arguments(preset, max_epochs)["max_epochs"]
     n_models, total = lesson_fits(adata.n_obs, epochs, by_label=labels_key is not None)
     return RunEstimate(

@@ -141,6 +141,23 @@ adata = azt.drop_cells_without_counts(adata, layer="counts")
 print(f"Kept {adata.n_vars} of {n_genes_loaded} genes and {adata.n_obs} of {n_cells_loaded} cells.")
 
 # %% [markdown]
+# How long will the training take here? A few quick passes of AUTOZI over these cells are
+# timed, and the time scaled to every model the lesson trains (the same estimate as
+# `python -m autozi_tutorial check`'s). Each training then prints how long it has left.
+
+# %%
+print(
+    azt.estimate_run(
+        adata,
+        labels_key=labels_key,
+        batch_key=batch_key,
+        preset=preset,
+        max_epochs=max_epochs,
+        accelerator=accelerator,
+    )
+)
+
+# %% [markdown]
 # ## 2. One decision per gene: AUTOZI
 #
 # AUTOZI is built on scVI, scvi-tools' model of single-cell counts: a neural network that

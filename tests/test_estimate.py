@@ -33,3 +33,17 @@ def test_the_probe_times_the_data_quietly(counts_adata, capsys):
     assert estimate.epochs == lesson_fits(counts_adata.n_obs, 200)[1]
     assert "epoch" not in capsys.readouterr().out  # the probe's progress lines are not printed
     assert (counts_adata.layers["counts"] != before.layers["counts"]).nnz == 0
+
+
+def test_the_probe_leaves_the_callers_seed_and_random_state(counts_adata):
+    import numpy as np
+    import scvi
+    import torch
+
+    scvi.settings.seed = 7
+    torch.rand(2), np.random.rand(2)  # noqa: NPY002  (the caller has drawn since seeding)
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()  # noqa: NPY002
+    estimate_run(counts_adata, layer="counts", accelerator="cpu")
+    assert scvi.settings.seed == 7
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], numpy_state[1])  # noqa: NPY002

@@ -482,3 +482,13 @@ def test_each_lesson_states_its_computing_time(source):
     assert stated, f"{source.name} does not say how long the computer takes"
     low, high = int(stated[1]), int(stated[2] or stated[1])
     assert low - 0.5 <= minutes < high + 0.5, f"{source.name}: the committed run took {minutes:.1f} min"
+
+
+def test_update_schedule_writes_the_computers_share_column(tmp_path):
+    """The column is the script's, not typed: a wrong share is rewritten from the committed lesson."""
+    schedule = tmp_path / "schedule.md"
+    text = SCHEDULE.read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if "| section 2 |" in line)
+    schedule.write_text(text.replace(row, row.rsplit("|", 2)[0] + "| 999 s |"), encoding="utf-8")
+    timings.update_schedule(schedule, [timings.SCHEDULED_LESSON])
+    assert schedule.read_text(encoding="utf-8") == text

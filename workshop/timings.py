@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -143,7 +144,33 @@ def update_schedule(schedule: Path, paths: list[Path]) -> None:
     if not start or not end:
         raise ValueError(f"{schedule} lacks the lines {BLOCK_START!r} and {BLOCK_END!r}.")
     block = f"\n```text\n{timings_text(paths).rstrip()}\n```\n"
-    schedule.write_text(before + BLOCK_START + block + BLOCK_END + after, encoding="utf-8")
+    text = before + BLOCK_START + block + BLOCK_END + after
+    schedule.write_text(_computer_shares(text, section_timings(SCHEDULED_LESSON)), encoding="utf-8")
+
+
+def share_of(part: str, sections: list[Section]) -> str:
+    """The computing time of the lesson's sections a schedule row names (``section 2``, ``parameters``)."""
+    seconds = {section.title: section.seconds for section in sections}
+    titles = [title for title in seconds if title == "Parameters" and "parameters" in part]
+    for number in re.findall(r"section (\d+)", part):
+        titles += [title for title in seconds if title.startswith(f"{number}. ")]
+    if not titles:
+        return ""
+    total = sum(seconds[title] for title in titles)
+    return "under 1 s" if total < 1 else f"{round(total)} s"
+
+
+def _computer_shares(text: str, sections: list[Section]) -> str:
+    """The schedule's table with its last column ("computer's share") from ``sections``."""
+    lines = []
+    for line in text.splitlines(keepends=True):
+        cells = line.rstrip("\n").split("|")
+        if len(cells) > 6 and re.fullmatch(r"\d+:\d\d", cells[1].strip()):
+            cells[5] = f" {share_of(cells[4].strip(), sections)} ".replace("  ", " ")
+            line = "|".join(cells) + ("\n" if line.endswith("\n") else "")
+        lines.append(line)
+    total = sum(section.seconds for section in sections) / 60
+    return re.sub(r"about \d+ minutes in all", f"about {round(total)} minutes in all", "".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -205,7 +205,12 @@ def _check_training(report: Report, offline: LoadedDataset, epochs: int) -> None
     try:
         from .estimate import lesson_fits
         from .fit import TRAINING_PRESETS, fit_autozi
+        from .messages import LOGGERS
         from .progress import TrainingProgress
+
+        # Lightning's start-up lines ("Seed set to 0", devices found) are not the check's.
+        for name in LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
 
         progress = TrainingProgress(every=1, name="check")
         start = time.perf_counter()
@@ -255,7 +260,7 @@ def check(data_dirs: Sequence[Path], epochs: int = CHECK_EPOCHS) -> int:
     int
         0 when everything works, 1 when something needs fixing.
     """
-    print("Checking the set-up for the AUTOZI lessons (about a minute)...", flush=True)
+    print("Checking the set-up for the AUTOZI lessons (under a minute)...", flush=True)
     for logger in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(logger).setLevel(logging.ERROR)
     report = Report()

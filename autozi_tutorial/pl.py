@@ -282,15 +282,18 @@ def label_fractions(
     ax.set_xlabel(f"share of the type's genes (mean count > {expression_cutoff:g}) called ZI")
     if drawn:
         ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2)
-    for name in empty:
-        ax.text(
-            0.98,
-            0.02,
+    for row, name in enumerate(empty):
+        # Below the x-axis label, where no bar can be.
+        ax.annotate(
             f"{name}: no gene called in any cell type (no bar)",
-            transform=ax.transAxes,
+            xy=(1.0, 0.0),
+            xycoords="axes fraction",
+            xytext=(0, -42 - 16 * row),
+            textcoords="offset points",
             ha="right",
-            va="bottom",
+            va="top",
             bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#888888"},
+            annotation_clip=False,
         )
     sns.despine(fig)
     fig.tight_layout()

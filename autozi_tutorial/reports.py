@@ -153,8 +153,9 @@ def answer_text(
         )
         if n_pairs == 0 and len(called):
             sizes = adata.obs[labels_key].astype(str).value_counts()
+            names = ", ".join(called["gene"].astype(str))
             line += (
-                f" {'This gene is' if len(called) == 1 else 'These genes are'} called over all "
+                f" {names} {'is' if len(called) == 1 else 'are'} called over all "
                 f"{adata.n_obs:,} cells, yet in no single type: each type has far fewer cells (from "
                 f"{sizes.min():,} to {sizes.max():,}), so less evidence, and {len(pairs):,} pairs are "
                 f"{len(pairs) / max(adata.n_vars, 1):.0f} times as many tests to allow for as "

@@ -142,8 +142,9 @@ print(f"Kept {adata.n_vars} of {n_genes_loaded} genes and {adata.n_obs} of {n_ce
 
 # %% [markdown]
 # How long will the training take here? A few quick passes of AUTOZI over these cells are
-# timed, and the time scaled to every model the lesson trains (the same estimate as
-# `python -m autozi_tutorial check`'s). Each training then prints how long it has left.
+# timed, and the time scaled to every model the lesson trains. It is a rough upper bound: some
+# of the models take shorter passes, and a busy machine is slower. Each training then prints
+# how long it has left.
 
 # %%
 print(

@@ -149,7 +149,7 @@ def test_the_answer_box_reconciles_a_call_found_in_no_cell_type():
     adata.var["zi_test_extra_zeros"] = 0.05
     adata.varm["zi_test_call"] = adata.varm["zi_test_call"] & False
     text = reports.answer_text(adata, comparison, dataset="toy")
-    assert "This gene is called over all 150 cells, yet in no single type" in text
+    assert "gene3 is called over all 150 cells, yet in no single type" in text
     assert "(from 50 to 50)" in text
     assert "**1 gene keeps more zeros than the cells' states explain: gene3**" in text
     assert "gene3 5%" in text

@@ -107,3 +107,13 @@ def test_binder_badge_opens_the_main_lesson_of_this_repository():
     assert opened, f"{link} is not {repository}'s Binder link"
     assert opened[1] == MAIN_LESSON and (ROOT / MAIN_LESSON).is_file()
     assert (ROOT / "binder" / "environment.yml").is_file() and (ROOT / "binder" / "postBuild").is_file()
+
+
+def test_binder_keeps_the_lessons_offline():
+    """On Binder the lessons use the shipped 700 cells, not the long download-and-train run."""
+    import os
+
+    start = ROOT / "binder" / "start"
+    text = start.read_text()
+    assert "export AUTOZI_OFFLINE=1" in text and text.rstrip().endswith('exec "$@"')
+    assert os.access(start, os.X_OK)

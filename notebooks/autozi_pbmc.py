@@ -430,8 +430,8 @@ follow.round(3)
 # An answer of few or no genes is only a finding if the test could have called them. So we make
 # zero inflation ourselves, and make it common: in a copy of the same counts,
 # `azt.positive_control` sets counts to zero in a third of the well-expressed genes that no call
-# flags. Half of them lose a large share of their counts, the other half a small share, about
-# the excess of the gene called above; the box below gives both shares. The ZI test then runs
+# flags. In half of them 30% of the cells' counts are set to zero, in the other half a small
+# share, about the excess of the gene called above; the box below gives both shares. The ZI test then runs
 # on the copy, learning the cell states anew, as on any new data; it reuses the self-check
 # measured on the real counts, since the copy holds the same cells. It should find most
 # strongly injected genes, some weakly injected ones, and call few others. With so many genes

@@ -60,7 +60,8 @@
 #
 # - `n_cells`, `n_genes`: the size of the simulated data;
 # - `zi_share`: the share of its genes that are zero-inflated;
-# - `max_epochs`: AUTOZI's passes over the cells; `seeds`: one AUTOZI training per seed;
+# - `max_epochs`: AUTOZI's passes over the cells; `seeds`: one AUTOZI training per seed
+#   (with papermill, `-y "seeds: [0, 1]"`);
 # - `threshold`: AUTOZI's rule, $q(\delta_g < 0.5)$ above it; `fdr`: the tests' q-value cut-off;
 # - `output_dir`: where the tables and figures are written.
 
@@ -77,7 +78,8 @@ output_dir = "results_simulation"
 # %% [markdown]
 # **Advanced settings.** Leave the next cell as it is for the lesson: the number of cell
 # types, the range of the zero-inflated genes' dropout (the chance that each of their counts
-# is set to zero), the number of ERCC-like spike-ins (pure Poisson noise), and `pln_dir`, the
+# is set to zero), the number of spike-ins (artificial control molecules added in known
+# amounts, whose counts are pure Poisson noise: never zero-inflated), and `pln_dir`, the
 # folder with the AutoZI paper's Poisson-log-normal parameters, to also run the paper's own
 # design (skipped when `None`).
 
@@ -91,9 +93,6 @@ pln_dir = None
 # %% [markdown]
 # Every parameter is checked before anything is simulated or trained; a value that cannot work
 # stops the run here, with a message naming the parameter, the value and what is accepted.
-# `seeds` may come from the command line as one number (`-p seeds 0`), as text
-# (`-p seeds "[0, 1]"`) or as a YAML list (`-y "seeds: [0, 1]"`); the check turns each of
-# these into a list of seeds.
 
 # %%
 import autozi_tutorial as azt
@@ -211,7 +210,7 @@ figures.show(
 # %% [markdown]
 # ## 5. Stability across seeds
 #
-# AUTOZI is trained by stochastic optimisation: another seed gives other posteriors. The share
+# AUTOZI's training is random: another seed gives another trained model and other scores. The share
 # of genes with the same call under two seeds is a noise floor for any comparison of calls.
 
 # %%

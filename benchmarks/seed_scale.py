@@ -14,7 +14,7 @@ nine cell types, two batches; :func:`autozi_tutorial.simulation.simulate_nb`), w
 Usage:
 
 - ``python benchmarks/seed_scale.py [--n-cells N] [--notebook PATH]``: all three; writes the
-  committed ``seed_scale_report.json`` (another ``--n-cells``: ``results/``). About 25 minutes
+  committed ``seed_scale_report.json`` (another ``--n-cells``: ``results/``). About 35 minutes
   on 2 cores.
 - ``--zi-test-only --n-cells 100000``: ``tl.zi_test`` alone, its time and the process's peak
   memory, into ``zi_test_100000_report.json``.

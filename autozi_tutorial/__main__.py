@@ -261,8 +261,6 @@ def check(data_dirs: Sequence[Path], epochs: int = CHECK_EPOCHS) -> int:
         0 when everything works, 1 when something needs fixing.
     """
     print("Checking the set-up for the AUTOZI lessons (under a minute)...", flush=True)
-    for logger in ("lightning", "lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(logger).setLevel(logging.ERROR)
     report = Report()
     unusable = _check_packages(report)
     if "torch" not in unusable:

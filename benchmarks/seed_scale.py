@@ -43,6 +43,7 @@ from autozi_tutorial.versions import package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "workshop")]
+import zi_common  # noqa: E402
 from bench_cell_states import PARTS  # noqa: E402
 from timings import section_timings  # noqa: E402
 
@@ -224,17 +225,6 @@ def readme_blocks() -> dict[str, str]:
     return {"speed levers": levers_markdown(), "seed scale": scale_markdown()}
 
 
-def write_readme() -> None:
-    """Replace each marked block of ``benchmarks/README.md`` by its rendering."""
-    readme = Path(__file__).parent / "README.md"
-    text = readme.read_text()
-    for name, block in readme_blocks().items():
-        start, end = f"<!-- {name} -->\n", "<!-- end -->"
-        head, rest = text.split(start, 1)
-        text = head + start + block + "\n" + end + rest.split(end, 1)[1]
-    readme.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", nargs="?", choices=("run", "readme"), default="run")
@@ -247,7 +237,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.command == "readme":
-        write_readme()
+        zi_common.write_readme(readme_blocks())
         return
     adata = simulate(args.n_cells)
     if args.zi_test_only:

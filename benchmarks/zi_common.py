@@ -280,10 +280,8 @@ def diagnostics(d, n_resamples: int = 200) -> dict:
     boot, zi, spike_in = _converged(d, "boot"), d["zi_true"].astype(bool), d["spike_in"]
     used = np.isfinite(boot) & (d["boot_mean_count"] >= EXPRESSED_MEAN_COUNT)
     rng = np.random.default_rng(0)
-    resampled = [
-        max(np.quantile(np.clip(rng.choice(boot[used], used.sum()), 0.0, None), 0.95) / NULL_QUANTILE_95, 1.0)
-        for _ in range(n_resamples)
-    ]
+    every = np.full(used.sum(), EXPRESSED_MEAN_COUNT)  # the resampled genes are all expressed
+    resampled = [inflation_factor(rng.choice(boot[used], used.sum()), every)[0] for _ in range(n_resamples)]
     not_null = zi | spike_in
 
     def factor(statistics, mean_count, keep):
@@ -539,10 +537,11 @@ def readme_blocks() -> dict[str, str]:
     return blocks
 
 
-def write_readme() -> None:
-    """Replace each marked block of ``benchmarks/README.md`` by its rendering."""
+def write_readme(blocks: dict[str, str] | None = None) -> None:
+    """Replace each marked block of ``benchmarks/README.md`` by its rendering (``blocks``, name to
+    Markdown; None: this script's, :func:`readme_blocks`)."""
     text = README.read_text()
-    for name, block in readme_blocks().items():
+    for name, block in (readme_blocks() if blocks is None else blocks).items():
         start, end = f"<!-- {name} -->\n", "<!-- end -->"
         head, rest = text.split(start, 1)
         text = head + start + block + "\n" + end + rest.split(end, 1)[1]

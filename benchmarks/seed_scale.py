@@ -18,7 +18,17 @@ Usage:
   on 2 cores.
 - ``--zi-test-only --n-cells 100000``: ``tl.zi_test`` alone, its time and the process's peak
   memory, into ``zi_test_100000_report.json``.
-- ``python benchmarks/seed_scale.py readme``: the table of speed levers in
+- ``--steps unit,epochs,zi_test,lesson``: which of them to time (``epochs``: seconds per epoch
+  of plain scVI and of AUTOZI as the lesson trains it); steps not run keep their figures from
+  the report already there. ``--keep-lesson`` keeps the executed lesson beside the report.
+- ``--accelerator gpu``: the same on a CUDA GPU, the reports named ``..._gpu``; ``--out DIR``
+  writes them elsewhere (``gpu_check.sh`` runs them all on a GPU machine).
+- ``--parts-only --n-cells 1000000 --accelerator gpu [--steps epoch,test]``: where the whole
+  ``tl.zi_test`` does not fit the time at hand, its parts at that size: one epoch of the
+  cell-state model and the test itself (each cell's library size as its mean, no training),
+  into ``zi_test_1000000_gpu_parts.json``. Above 100,000 cells the counts are the 100,000-cell
+  simulation repeated (what is timed does not depend on the cells being distinct).
+- ``python benchmarks/seed_scale.py readme``: the tables of speed levers, seed scale and GPU in
   ``benchmarks/README.md``, from the committed reports.
 """
 
@@ -33,6 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import anndata
 import scvi
 import torch
 from anndata import AnnData
@@ -53,46 +64,93 @@ LESSON = ROOT / "notebooks" / "autozi_pbmc.ipynb"
 TARGETS = {"lesson": 3.0, "zi_test": 0.7}
 
 
+#: Above this many cells the simulation is repeated rather than drawn again.
+MAX_SIMULATED = 100_000
+
+
 def simulate(n_cells: int) -> AnnData:
     """Raw counts of the seed's shape, with ``obs["cell_type"]`` and ``obs["batch"]``."""
-    adata = azt.simulate_nb(**{**SEED_SHAPE, "n_cells": n_cells}, seed=0)
+    drawn = min(n_cells, MAX_SIMULATED)
+    adata = azt.simulate_nb(**{**SEED_SHAPE, "n_cells": drawn}, seed=0)
     data = AnnData(X=adata.layers["counts"].copy(), obs=adata.obs[["cell_type", "batch"]].copy())
     data.var_names = adata.var_names.copy()
+    if n_cells > drawn:
+        copies = -(-n_cells // drawn)
+        data = anndata.concat([data] * copies, index_unique="-")[:n_cells].copy()
     return data
 
 
-def unit_seconds(adata: AnnData) -> float:
+def device_facts(accelerator: str) -> dict:
+    """The machine a report was measured on: CPU threads, platform, and the GPU's name if used."""
+    gpu = torch.cuda.get_device_name(0) if accelerator == "gpu" else None
+    return {"cpus": torch.get_num_threads(), "platform": platform.platform(), "gpu": gpu}
+
+
+def unit_seconds(adata: AnnData, accelerator: str = "cpu") -> float:
     """One plain scVI training of ``adata``: 200 epochs, scvi-tools' defaults otherwise."""
     data = adata.copy()
     scvi.settings.seed = 0
     scvi.model.SCVI.setup_anndata(data, batch_key="batch")
     model = scvi.model.SCVI(data)
     started = time.perf_counter()
-    model.train(max_epochs=200, accelerator="cpu", enable_progress_bar=False)
+    model.train(max_epochs=200, accelerator=accelerator, enable_progress_bar=False)
     return time.perf_counter() - started
 
 
-def zi_test_seconds(adata: AnnData) -> tuple[float, dict]:
+#: Epochs timed by the ``epochs`` step, for each model's seconds per epoch.
+PROBE_EPOCHS = 20
+
+
+def epoch_seconds(adata: AnnData, accelerator: str = "cpu") -> dict[str, float]:
+    """Seconds per epoch of plain scVI (the unit's model) and of AUTOZI as the lesson trains it.
+
+    Each is :data:`PROBE_EPOCHS` epochs timed after one epoch of warm-up, set-up excluded.
+    """
+    rates = {}
+    for name in ("scvi", "autozi"):
+        data = adata.copy()
+        scvi.settings.seed = 0
+        if name == "scvi":
+            scvi.model.SCVI.setup_anndata(data, batch_key="batch")
+            model = scvi.model.SCVI(data)
+            options = {}
+        else:
+            scvi.model.AUTOZI.setup_anndata(data, labels_key="cell_type", batch_key="batch")
+            model = scvi.model.AUTOZI(data, alpha_prior=0.5, beta_prior=0.5, minimal_dropout=0.01)
+            options = {k: v for k, v in azt.training_arguments().items() if k != "max_epochs"}
+        model.train(max_epochs=1, accelerator=accelerator, enable_progress_bar=False, **options)
+        started = time.perf_counter()
+        model.train(max_epochs=PROBE_EPOCHS, accelerator=accelerator, enable_progress_bar=False, **options)
+        rates[name] = round((time.perf_counter() - started) / PROBE_EPOCHS, 3)
+    return rates
+
+
+def zi_test_seconds(adata: AnnData, accelerator: str = "cpu", **options) -> tuple[float, dict]:
     """``tl.zi_test`` on a copy of ``adata`` (calibration included): seconds and what it called."""
     data = adata.copy()
     started = time.perf_counter()
-    azt.tl.zi_test(data, labels_key="cell_type", batch_key="batch", accelerator="cpu")
+    azt.tl.zi_test(data, labels_key="cell_type", batch_key="batch", accelerator=accelerator, **options)
     seconds = time.perf_counter() - started
     calibration = data.uns["zi_test"]["calibration"]
     return seconds, {
         "calls": int(data.var["zi_test_call"].sum()),
-        "factor": float(calibration["inflation"]),
-        "cell_state_epochs": int(data.uns["zi_test"]["cell_state_model"]["max_epochs"]),
+        "factor": float(calibration.get("inflation", 1.0)),
+        "cell_state_epochs": int(data.uns["zi_test"].get("cell_state_model", {}).get("max_epochs", 0)),
     }
 
 
-def lesson_seconds(path: Path, folder: Path, notebook: Path = LESSON) -> tuple[float, dict]:
-    """The main lesson through papermill on the ``.h5ad`` at ``path``: seconds and per-section seconds."""
-    executed = folder / "autozi_pbmc.ipynb"
+def lesson_seconds(
+    path: Path, executed: Path, notebook: Path = LESSON, accelerator: str = "cpu"
+) -> tuple[float, dict]:
+    """The main lesson through papermill on the ``.h5ad`` at ``path``: seconds and per-section seconds.
+
+    The executed copy is written to ``executed``, the lesson's results beside the ``.h5ad``.
+    """
     command = [
         sys.executable, "-m", "papermill", str(notebook), str(executed),
         "-p", "dataset", str(path), "-p", "labels_key", "cell_type", "-p", "batch_key", "batch",
-        "-p", "output_dir", str(folder / "results"), "-p", "accelerator", "cpu", "--log-level", "WARNING",
+        "-p", "output_dir", str(path.parent / "results"), "-p", "accelerator", accelerator,
+        "--log-level", "WARNING",
     ]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(command, check=True, cwd=ROOT)
@@ -101,23 +159,75 @@ def lesson_seconds(path: Path, folder: Path, notebook: Path = LESSON) -> tuple[f
     return seconds, sections
 
 
-def zi_test_at_scale(adata: AnnData) -> None:
-    """``tl.zi_test`` alone: seconds and the process's peak memory, into ``zi_test_<cells>_report.json``."""
+def _suffix(accelerator: str) -> str:
+    return "_gpu" if accelerator == "gpu" else ""
+
+
+def _units(seconds: float, unit: float | None) -> float | None:
+    return None if unit is None else round(seconds / unit, 2)
+
+
+def _write(report: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, default=float) + "\n")
+    print(f"wrote {out}", flush=True)
+
+
+def _peak_gpu_gb(accelerator: str) -> float | None:
+    return round(torch.cuda.max_memory_allocated() / 1e9, 2) if accelerator == "gpu" else None
+
+
+def zi_test_at_scale(adata: AnnData, accelerator: str, folder: Path) -> None:
+    """``tl.zi_test`` alone: seconds and peak memory, into ``zi_test_<cells>[_gpu]_report.json``."""
     from bench_training import PeakMemory, _rss_bytes
 
     before = _rss_bytes()
     with PeakMemory() as memory:
-        seconds, called = zi_test_seconds(adata)
+        seconds, called = zi_test_seconds(adata, accelerator)
     report = {
         "shape": [adata.n_obs, adata.n_vars],
-        "threads": torch.get_num_threads(),
+        "machine": device_facts(accelerator),
         "versions": package_versions(),
         "zi_test": {"seconds": round(seconds, 1), "minutes": round(seconds / 60, 1), **called},
-        "memory_gb": {"before": round(before / 1e9, 2), "peak": round(memory.peak / 1e9, 2)},
+        "memory_gb": {
+            "before": round(before / 1e9, 2),
+            "peak": round(memory.peak / 1e9, 2),
+            "gpu_peak": _peak_gpu_gb(accelerator),
+        },
     }
-    out = Path(__file__).parent / f"zi_test_{adata.n_obs}_report.json"
-    out.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report, indent=1))
+    _write(report, folder / f"zi_test_{adata.n_obs}{_suffix(accelerator)}_report.json")
+
+
+def parts_at_scale(adata: AnnData, accelerator: str, folder: Path, steps: list[str]) -> None:
+    """One cell-state epoch, then the test without training (library sizes as means), timed apart.
+
+    The report is written after each part, into ``zi_test_<cells>[_gpu]_parts.json``.
+    """
+    from bench_training import PeakMemory
+
+    out = folder / f"zi_test_{adata.n_obs}{_suffix(accelerator)}_parts.json"
+    report = {
+        "shape": [adata.n_obs, adata.n_vars],
+        "machine": device_facts(accelerator),
+        "versions": package_versions(),
+        "cell_state_epochs": cell_states.training(adata.n_obs)["max_epochs"],
+    }
+    with PeakMemory() as memory:
+        if "epoch" in steps:
+            saved = dict(cell_states.TRAINING)
+            cell_states.TRAINING["max_epochs"] = 1
+            try:
+                started = time.perf_counter()
+                cell_states.fit(adata, batch_key="batch", accelerator=accelerator)
+                report["one_epoch_seconds"] = round(time.perf_counter() - started, 1)
+            finally:
+                cell_states.TRAINING.update(saved)
+            _write(report, out)
+        if "test" in steps:
+            seconds, called = zi_test_seconds(adata, accelerator, cell_state_means="library_size")
+            report["test_seconds"], report["test_calls"] = round(seconds, 1), called["calls"]
+    report["memory_gb"] = {"peak": round(memory.peak / 1e9, 2), "gpu_peak": _peak_gpu_gb(accelerator)}
+    _write(report, out)
 
 
 def _design(report: dict, name: str) -> dict | None:
@@ -220,9 +330,49 @@ def scale_markdown() -> str:
     return "\n".join(lines)
 
 
+def gpu_markdown() -> str:
+    """The GPU figures for ``benchmarks/README.md`` (``gpu_check.sh``'s reports), beside the CPU's."""
+    here = Path(__file__).parent
+    gpu = json.loads((here / "seed_scale_report_gpu.json").read_text())
+    cpu = json.loads((here / "seed_scale_report.json").read_text())
+    million = json.loads((here / "zi_test_1000000_gpu_parts.json").read_text())
+    rate, test, reached = gpu["seconds_per_epoch"], gpu["zi_test"], gpu["lesson"]["reached"]
+    estimate = gpu["lesson"]["estimate_printed"]
+    cells = million["shape"][0]
+    trainings = million["one_epoch_seconds"] * million["cell_state_epochs"] * 3 / 60
+    test_1m = (
+        "not finished in the lease" if million["test_seconds"] is None else f"{million['test_seconds']} s"
+    )
+    return "\n".join(
+        [
+            f"{gpu['machine']['gpu']}, {gpu['machine']['cpus']} CPU cores, torch {gpu['versions']['torch']}; "
+            f"the CPU column is the 2-core run above. Seed-scale data: {gpu['shape'][0]:,} x "
+            f"{gpu['shape'][1]:,}.",
+            "",
+            "| what | GPU | 2 CPU cores |",
+            "| --- | --- | --- |",
+            f"| the GPU test (`tests/test_zi_test.py -k gpu`) | {gpu['gpu_test']} | skipped (no GPU) |",
+            f"| `tl.zi_test`, calibration included | {test['seconds'] / 60:.1f} min ({test['calls']} calls, "
+            f"factor {test['factor']:.2f}) | {cpu['zi_test']['seconds'] / 60:.1f} min "
+            f"({cpu['zi_test']['calls']} calls, factor {cpu['zi_test']['factor']:.2f}) |",
+            f"| one epoch of plain scVI | {rate['scvi']:.2f} s | {cpu['seconds_per_epoch']['scvi']:.2f} s |",
+            f"| one epoch of AUTOZI, as the lesson trains it | {rate['autozi']:.2f} s "
+            f"| {cpu['seconds_per_epoch']['autozi']:.2f} s |",
+            f"| the lesson end to end | not finished: {reached['training']} at epoch {reached['epoch']} of "
+            f"{reached['of']} after {reached['seconds']} s when the lease's time ran out; the lesson's "
+            f"estimate: {estimate['models']} models, about {estimate['minutes']} minutes | "
+            f"{cpu['lesson']['seconds'] / 60:.1f} min |",
+            f"| one epoch of the cell-state model at {cells:,} x {million['shape'][1]:,} "
+            f"| {million['one_epoch_seconds']:.1f} s (its 3 trainings x {million['cell_state_epochs']} "
+            f"epochs: about {trainings:.0f} min) | - |",
+            f"| the test itself at {cells:,} cells (library sizes as means, no training) | {test_1m} | - |",
+        ]
+    )
+
+
 def readme_blocks() -> dict[str, str]:
     """Each marked block of ``benchmarks/README.md`` this script renders."""
-    return {"speed levers": levers_markdown(), "seed scale": scale_markdown()}
+    return {"speed levers": levers_markdown(), "seed scale": scale_markdown(), "gpu": gpu_markdown()}
 
 
 def main() -> None:
@@ -235,48 +385,75 @@ def main() -> None:
     parser.add_argument(
         "--zi-test-only", action="store_true", help="time tl.zi_test and its peak memory, nothing else"
     )
+    parser.add_argument(
+        "--parts-only", action="store_true", help="time the test without training and one training epoch"
+    )
+    parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument(
+        "--steps",
+        help="what to time, a comma list: of unit, epochs, zi_test, lesson (default: unit,zi_test,lesson); "
+        "with --parts-only, of epoch, test (default: both)",
+    )
+    parser.add_argument(
+        "--keep-lesson", action="store_true", help="keep the executed lesson in --out (also a partial one)"
+    )
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent, help="folder for the reports")
     args = parser.parse_args()
     if args.command == "readme":
         zi_common.write_readme(readme_blocks())
         return
     adata = simulate(args.n_cells)
+    accelerator, folder = args.accelerator, args.out
     if args.zi_test_only:
-        zi_test_at_scale(adata)
+        zi_test_at_scale(adata, accelerator, folder)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        path = folder / "seed_scale.h5ad"
-        adata.write_h5ad(path)
-        unit = unit_seconds(adata)
-        print(f"unit: {unit:.1f} s", flush=True)
-        zi_test, called = zi_test_seconds(adata)
-        print(f"zi_test: {zi_test:.1f} s ({zi_test / unit:.2f} units)", flush=True)
-        lesson, sections = lesson_seconds(path, folder, args.notebook)
-        print(f"lesson: {lesson:.1f} s ({lesson / unit:.2f} units)", flush=True)
+    if args.parts_only:
+        parts_at_scale(adata, accelerator, folder, (args.steps or "epoch,test").split(","))
+        return
+    name = f"seed_scale_report{_suffix(accelerator)}.json"
+    if args.n_cells != SEED_SHAPE["n_cells"]:
+        folder = Path(__file__).parent / "results"
+        name = f"seed_scale_{args.n_cells}{_suffix(accelerator)}.json"
+    # Steps not run keep their figures from an earlier report of the same name.
+    earlier = json.loads((folder / name).read_text()) if (folder / name).exists() else {}
     report = {
+        **earlier,
         "shape": [adata.n_obs, adata.n_vars],
-        "machine": {"cpus": torch.get_num_threads(), "platform": platform.platform()},
+        "machine": device_facts(accelerator),
         "versions": package_versions(),
         "cell_state_epochs": cell_states.training(adata.n_obs)["max_epochs"],
-        "unit_seconds": round(unit, 1),
-        "zi_test": {"seconds": round(zi_test, 1), "units": round(zi_test / unit, 2), **called},
-        "lesson": {
-            "seconds": round(lesson, 1),
-            "units": round(lesson / unit, 2),
-            "section_seconds": sections,
-        },
         "targets_units": TARGETS,
     }
-    report["met"] = {name: report[name]["units"] <= target for name, target in TARGETS.items()}
-    name = (
-        "seed_scale_report.json"
-        if args.n_cells == SEED_SHAPE["n_cells"]
-        else f"results/seed_scale_{args.n_cells}.json"
-    )
-    out = Path(__file__).parent / name
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(report, indent=1, default=float) + "\n")
-    print(f"wrote {out}")
+    steps = (args.steps or "unit,zi_test,lesson").split(",")
+    with tempfile.TemporaryDirectory() as tmp:  # the report is rewritten after each step
+        unit = unit_seconds(adata, accelerator) if "unit" in steps else None
+        if unit is not None:
+            report["unit_seconds"] = round(unit, 1)
+        _write(report, folder / name)
+        if "epochs" in steps:
+            report["seconds_per_epoch"] = epoch_seconds(adata, accelerator)
+            _write(report, folder / name)
+        if "zi_test" in steps:
+            seconds, called = zi_test_seconds(adata, accelerator)
+            report["zi_test"] = {"seconds": round(seconds, 1), "units": _units(seconds, unit), **called}
+            _write(report, folder / name)
+        if "lesson" in steps:
+            path = Path(tmp) / "seed_scale.h5ad"
+            adata.write_h5ad(path)
+            executed = (
+                folder if args.keep_lesson else Path(tmp)
+            ) / f"seed_scale_lesson{_suffix(accelerator)}.ipynb"
+            seconds, sections = lesson_seconds(path, executed, args.notebook, accelerator)
+            report["lesson"] = {
+                "seconds": round(seconds, 1),
+                "units": _units(seconds, unit),
+                "section_seconds": sections,
+            }
+    if unit is not None and "lesson" in report:
+        report["met"] = {
+            name: report[name]["units"] <= target for name, target in TARGETS.items() if name in report
+        }
+    _write(report, folder / name)
 
 
 if __name__ == "__main__":

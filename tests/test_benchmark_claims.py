@@ -52,3 +52,22 @@ def test_readme_quotes_the_seed_scale_run():
     lesson, zi_test = report["lesson"]["seconds"] / 60, report["zi_test"]["seconds"] / 60
     assert f"the lesson took {lesson:.0f} minutes end to end" in readme
     assert f"`tl.zi_test`\nalone {zi_test:.1f} of them" in readme
+
+
+def test_gpu_prose_is_the_gpu_reports():
+    """The GPU section's numbers: mini-batches per epoch, the rule's epochs, the million cells' hour."""
+    gpu = json.loads((BENCHMARKS / "seed_scale_report_gpu.json").read_text())
+    million = json.loads((BENCHMARKS / "zi_test_1000000_gpu_parts.json").read_text())
+    text = " ".join((BENCHMARKS / "README.md").read_text().split())
+    batches = -(-round(gpu["shape"][0] * 0.9) // 128)  # scvi-tools trains on nine tenths of the cells
+    assert f"is {batches} mini-batches of 128 cells" in text
+    assert f"the rule's {million['cell_state_epochs']} epochs" in text
+    minutes = million["one_epoch_seconds"] * million["cell_state_epochs"] * 3 / 60
+    assert 50 <= minutes <= 70 and "the three trainings alone would take about an hour" in text
+    assert gpu["gpu_test"] == "passed" and gpu["machine"]["gpu"]
+
+
+def test_readme_quotes_the_gpu_run():
+    gpu = json.loads((BENCHMARKS / "seed_scale_report_gpu.json").read_text())
+    readme = " ".join((BENCHMARKS.parent / "README.md").read_text().split())
+    assert f"`tl.zi_test` took {gpu['zi_test']['seconds'] / 60:.1f} minutes" in readme

@@ -192,18 +192,18 @@ def _resolve_name(dataset: str, data_dir: str | os.PathLike, timeout: float) -> 
     if dataset != "auto":
         return dataset, f"requested with dataset={dataset!r}"
     if (Path(data_dir) / PBMC_CACHE_NAME).exists():
-        return "pbmc", f"dataset='auto': the seed's PBMC data is cached in {data_dir}"
+        return "pbmc", f"dataset='auto': the 12,039 PBMC cells were downloaded before, into {data_dir}"
     if os.environ.get(OFFLINE_ENV):
         return "pbmc68k", (
-            f"dataset='auto': {OFFLINE_ENV} is set and no cached PBMC data is in {data_dir}; using "
-            "the real PBMC counts shipped with scanpy (pbmc68k_reduced, 700 cells)."
+            f"dataset='auto': working offline ({OFFLINE_ENV} is set) and the 12,039 PBMC cells are not "
+            f"in {data_dir}; using the 700 real blood cells shipped with scanpy (pbmc68k_reduced)."
         )
     if hosts_reachable(timeout=timeout):
-        return "pbmc", "dataset='auto': network available, downloading the seed's PBMC data"
+        return "pbmc", "dataset='auto': network available, downloading the 12,039 PBMC cells"
     return "pbmc68k", (
-        f"dataset='auto': no network (could not reach {', '.join(PBMC_HOSTS)}) and no cached "
-        f"PBMC data in {data_dir}; using the real PBMC counts shipped with scanpy "
-        "(pbmc68k_reduced, 700 cells). Results differ from the seed tutorial's 12,039 cells."
+        f"dataset='auto': no network, and the 12,039 PBMC cells are not in {data_dir}; using the "
+        "700 real blood cells shipped with scanpy (pbmc68k_reduced). Results differ from those "
+        "on the 12,039 cells."
     )
 
 

@@ -59,6 +59,30 @@ def resolve_accelerator(accelerator: str = "auto") -> str:
     return switch
 
 
+def device_in_words(accelerator: str) -> str:
+    """Where the models will train, in words for a learner, e.g. ``"the CPU (no GPU found)"``.
+
+    Parameters
+    ----------
+    accelerator
+        A checked accelerator (``"cpu"``, ``"gpu"``, ``"cuda"``, ``"mps"`` or ``"auto"``, which
+        Lightning turns into a CUDA GPU, else Apple's GPU, else the CPU).
+
+    Returns
+    -------
+    str
+        The device, with the GPU's name where there is one.
+    """
+    import torch
+
+    if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
+        found = ", found automatically" if accelerator == "auto" else ""
+        return f"the GPU ({torch.cuda.get_device_name(0)}{found})"
+    if accelerator in ("mps", "auto") and torch.backends.mps.is_available():
+        return "Apple's GPU (MPS)"
+    return "the CPU (no GPU found)" if accelerator == "auto" else "the CPU"
+
+
 def accelerator_unavailable(accelerator: str) -> str | None:
     """Why ``accelerator`` cannot be used on this machine, or None when it can.
 

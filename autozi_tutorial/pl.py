@@ -355,10 +355,11 @@ def zero_diagnostic(
     counts = counts_matrix(adata, layer)
     table = zi_test_df(adata, key_added)
     n = len(genes)
-    columns = min(n, 2)
+    columns = n if n <= 3 else 2  # up to three genes in one row, no empty panel
     rows = int(np.ceil(n / columns)) if n else 1
+    width = 4.8 if columns == 3 else 5.2
     fig, axes = plt.subplots(
-        rows, max(columns, 1), figsize=(5.2 * max(columns, 1), 4.6 * rows), squeeze=False
+        rows, max(columns, 1), figsize=(width * max(columns, 1), 4.6 * rows), squeeze=False
     )
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
@@ -427,8 +428,9 @@ def positive_control_genes(control: AnnData, key_added: str = "zi_test") -> dict
     -------
     dict
         Gene name -> note: for each size of injection, the gene found with the smallest
-        q-value; then the injected gene with the largest q-value among those missed. Each note
-        gives the share of the gene's counts set to zero.
+        q-value; then, among the injected genes missed, the one given the largest share of
+        zeros (ties: the larger q-value). Each note gives the share of the gene's counts set
+        to zero.
     """
     table = zi_test_df(control, key_added).set_index("gene")
     injected = control.var_names[control.var["zeros_injected"].astype(bool)]
@@ -444,7 +446,7 @@ def positive_control_genes(control: AnnData, key_added: str = "zi_test") -> dict
             chosen[gene] = f"{found.at[gene, 'share']:.0%} of counts set to 0, found"
     missed = genes[~genes["call"].astype(bool)]
     if len(missed):
-        gene = missed["qvalue"].fillna(1.0).idxmax()
+        gene = missed.assign(qvalue=missed["qvalue"].fillna(1.0)).sort_values(["share", "qvalue"]).index[-1]
         chosen[gene] = f"{missed.at[gene, 'share']:.0%} of counts set to 0, missed"
     return chosen
 
@@ -474,10 +476,11 @@ def roc(genes: pd.DataFrame, methods: dict[str, tuple[str, str | None]] = METHOD
     Returns
     -------
     matplotlib.figure.Figure
-        The curves (left) and a legend outside the axes (right), so that no marker covers it.
+        The curves, with a two-column legend below the axes (the scores' curves, then where each
+        rule lands), so that no marker covers it.
     """
     truth = genes["zi_true"].astype(bool)
-    fig, ax = plt.subplots(figsize=(8.5, 5))
+    fig, ax = plt.subplots(figsize=(7.5, 6.8))
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance")
     for method, (_, score) in methods.items():
         if score is None:
@@ -488,7 +491,7 @@ def roc(genes: pd.DataFrame, methods: dict[str, tuple[str, str | None]] = METHOD
             points["tpr"],
             where="post",
             color=METHOD_COLOURS.get(method),
-            label=f"{method}: score",
+            label=f"score: {method}",
         )
     for (method, (call, _)), marker in zip(methods.items(), "osDv", strict=False):
         fpr, tpr = _rule_rates(genes, call)
@@ -501,13 +504,13 @@ def roc(genes: pd.DataFrame, methods: dict[str, tuple[str, str | None]] = METHOD
             edgecolors=METHOD_COLOURS.get(method, "black"),
             linewidths=1.8,
             zorder=3,
-            label=f"{method}: rule (FPR {fpr:.2f}, TPR {tpr:.2f})",
+            label=f"rule: {method}\n(FPR {fpr:.2f}, TPR {tpr:.2f})",
         )
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("false-positive rate (non-ZI genes called ZI)")
     ax.set_ylabel("true-positive rate (ZI genes found)")
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=9)
     sns.despine(fig)
     fig.tight_layout()
     return fig
@@ -595,12 +598,14 @@ def seed_stability(genes: pd.DataFrame, seeds: Sequence[int], threshold: float =
     ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
     ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
     changed = int(((first > threshold) != (second > threshold)).sum())
-    ax.text(
+    ax.text(  # on a white box, above the threshold lines it would otherwise cross
         0.02,
         0.98,
         f"{changed} of {len(genes)} genes change their call\n(top-left and bottom-right)",
         transform=ax.transAxes,
         va="top",
+        zorder=4,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9},
     )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

@@ -60,7 +60,7 @@ class TrainingProgress(Callback):
     --------
     Output of a 60-epoch fit reported every 20 epochs::
 
-        AUTOZI: training for 60 epochs on 700 cells, a line every 20 epochs (loss: ...)
+        AUTOZI: 60 epochs on 630 cells, a line every 20 (loss: lower is better)
         AUTOZI: epoch  1/60  elapsed 0:01  left ~1:00  loss 1312.4
         AUTOZI: epoch 20/60  elapsed 0:20  left ~0:40  loss 1006.8
 
@@ -100,9 +100,8 @@ class TrainingProgress(Callback):
             cells += f" in {trainer.world_size} processes"
         self._print(
             trainer,
-            f"training for {trainer.max_epochs} epochs{cells}, a line every "
-            f"{'epoch' if self.every == 1 else f'{self.every} epochs'} "
-            "(loss: negative ELBO per cell, lower is better)",
+            f"{trainer.max_epochs} epochs{cells}, a line every "
+            f"{'epoch' if self.every == 1 else f'{self.every}'} (loss: lower is better)",
         )
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:

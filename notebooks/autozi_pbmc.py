@@ -70,8 +70,8 @@ output_dir = "results"
 # matrix), its cell types (`labels_key`) and batches (`batch_key`), both columns of
 # `adata.obs`, and where downloads go (`data_dir`). The rest sets how the models train: a
 # shorter `preset="fast"`, the number of passes over the cells and the learning rate
-# (`max_epochs`, `lr`; `None` keeps the preset's), and where (`accelerator`, `devices`,
-# `strategy`; the README explains GPUs).
+# (`max_epochs`, `lr`; `None` keeps the preset's), and on what (`accelerator`: `"cpu"`,
+# `"gpu"`, or `"auto"` for a GPU when there is one; the README covers the other two).
 
 # %% tags=["parameters"]
 data_dir = "data"
@@ -93,15 +93,15 @@ strategy = "auto"
 import autozi_tutorial as azt
 
 accelerator = azt.check_parameters("autozi_pbmc")["accelerator"]
-print(f"Parameters checked; training on accelerator={accelerator!r}.")
+print(f"Parameters checked; the models train on {azt.device_in_words(accelerator)}.")
 
 # %% [markdown]
 # ## 1. The data
 #
-# We load scvi-tools (which provides AUTOZI) and this lesson's package `autozi_tutorial`
-# (`azt`), keep the output to the lesson's own lines (`azt.quiet_lesson`), number the figures
-# as they come (`azt.LessonFigures`), fix the random seed and load the counts. The framed
-# banner says which data was used and why.
+# We load scvi-tools (which provides AUTOZI) and this lesson's helper package,
+# `autozi_tutorial` (`azt`), which keeps the output to the lesson's own lines and numbers the
+# figures. Then we fix the random seed and load the counts. The framed banner says which data
+# was used and why.
 
 # %%
 import pandas as pd
@@ -287,7 +287,9 @@ else:
 # Then it fits, gene by gene, an NB and a ZINB around those expected counts. Its *evidence* for
 # extra zeros is how much better the ZINB fits (the likelihood-ratio statistic: twice the gain
 # in log-likelihood). The *p-value* is the chance of evidence at least that strong in a gene
-# without extra zeros; the *q-value* adjusts it for testing hundreds of genes at once. A gene
+# without extra zeros; the *q-value* adjusts it for testing hundreds of genes at once (the
+# same letter as AUTOZI's score $q$, but another quantity: for a q-value, small means
+# evidence). A gene
 # is called when its q-value is below 0.05, which keeps false calls to about 5% of the genes
 # called. With cell types, each type gets its own spread, and the test also runs within each
 # type (Figure 3).
@@ -433,7 +435,7 @@ follow.round(3)
 # flags. In half of them 30% of the cells' counts are set to zero, in the other half a small
 # share, about the excess of the gene called above; the box below gives both shares. The ZI test then runs
 # on the copy, learning the cell states anew, as on any new data; it reuses the self-check
-# measured on the real counts, since the copy holds the same cells. It should find most
+# measured on the real counts (`bootstrap=` below), since the copy holds the same cells. It should find most
 # strongly injected genes, some weakly injected ones, and call few others. With so many genes
 # given extra zeros, the test warns that zero inflation is common: here, we made it so.
 
@@ -468,8 +470,8 @@ else:
 
 # %% [markdown]
 # Figure 6 shows the injected zeros the way Figure 5 showed the real counts: for each size of
-# injection the gene with the strongest call, and the injected gene the test was furthest from
-# calling.
+# injection the gene with the strongest call, and the missed gene that was given the most extra
+# zeros.
 
 # %%
 if control is not None:

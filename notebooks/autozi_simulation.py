@@ -50,7 +50,7 @@
 # - choose between ranking genes by a score and deciding with a test whose errors were measured;
 # - tell zeros that come from cell states apart from zero inflation.
 #
-# **Time needed.** About 30 minutes; the computer's share is about 4 minutes with the default
+# **Time needed.** About 30 minutes; the computer's share is about 3 minutes with the default
 # parameters on a 2-core laptop. Do the main lesson (`autozi_pbmc.ipynb`) first.
 
 # %% [markdown]
@@ -107,8 +107,7 @@ print(f"Parameters checked; AUTOZI seeds: {seeds}")
 # lesson (`azt.tl.autozi`, `azt.tl.zi_test`), and computes error rates against the known
 # truth. One difference: to keep the run short, AUTOZI trains for `max_epochs` passes over the
 # cells (set above), where the main lesson uses its preset's; the ZI test trains as in the main
-# lesson. `azt.quiet_lesson` keeps the output to the lesson's own lines, and
-# `azt.LessonFigures` numbers the figures as they come.
+# lesson. The package also keeps the output to the lesson's own lines and numbers the figures.
 
 # %%
 import pandas as pd
@@ -125,7 +124,9 @@ METHODS = azt.METHODS
 # Negative-binomial counts with per-cell library sizes and cell-type-specific means spanning
 # low to high expression. For a share `zi_share` of the genes, each entry is then set to zero
 # with the gene's dropout probability. The spike-ins follow a Poisson law: pure sampling noise,
-# which no method should call zero-inflated. The truth is stored in `adata.var`.
+# which no method should call zero-inflated. The printout lists what each cell and gene
+# carries: each cell's type, its library size factor and its batch (a single batch here); each
+# gene's truth (`zi_true`), dropout, true mean, spread (`theta`) and whether it is a spike-in.
 
 # %%
 adata = azt.simulate_nb(
@@ -211,10 +212,11 @@ figures.show(
 # ## 5. Stability across seeds
 #
 # AUTOZI's training is random: another seed gives another trained model and other scores. The share
-# of genes with the same call under two seeds is a noise floor for any comparison of calls.
+# of genes (spike-ins left out) with the same call under two seeds is a noise floor for any
+# comparison of calls.
 
 # %%
-agreement = azt.seed_agreement(genes, seeds, threshold)
+agreement = azt.seed_agreement(biological, seeds, threshold)
 print(f"Lowest share of genes with the same AUTOZI call between two seeds of {seeds}: {agreement:.3f}")
 
 # %% [markdown]
@@ -225,7 +227,7 @@ print(f"Lowest share of genes with the same AUTOZI call between two seeds of {se
 if len(seeds) > 1:
     figures.show(
         "seed_stability",
-        azt.pl.seed_stability(genes, seeds, threshold),
+        azt.pl.seed_stability(biological, seeds, threshold),
         f"AUTOZI's $q(\\delta_g < 0.5)$ for each gene under seeds {seeds[0]} and {seeds[1]}. On the "
         "dotted diagonal a gene gets the same $q$ under both; genes in the top-left and "
         "bottom-right quadrants change their call.",
@@ -293,7 +295,8 @@ figures.show(
 # Read the table by its `source` column. The paper's rows are its own figures on its PLN
 # design; the "this run (NB)" rows are this notebook's, on the negative-binomial design of
 # section 2: other data, so compare how each call behaves there, not the numbers one to one.
-# Rows "this run (PLN)", on the paper's own design, appear only when `pln_dir` is given.
+# Rows "this run (PLN)", on the paper's own design, appear only when `pln_dir` is given; by
+# default (`pln_dir = None`) the table sets the paper's figures beside this run's.
 
 # %%
 paper = pd.DataFrame(
@@ -301,7 +304,9 @@ paper = pd.DataFrame(
     index=["AUTOZI q > threshold", "LRT, cell types as covariate"],
 ).assign(source="AutoZI paper (PLN)")
 comparison = [paper, overall[["tpr", "fpr", "roc_auc"]].assign(source="this run (NB)")]
-if pln_dir is not None:
+if pln_dir is None:
+    print("pln_dir is None: the paper's design is not rerun; its figures beside this run's.")
+else:
     parameters = azt.load_pln_parameters(pln_dir)
     pln_genes = pd.concat(
         [

@@ -71,3 +71,12 @@ def test_readme_quotes_the_gpu_run():
     gpu = json.loads((BENCHMARKS / "seed_scale_report_gpu.json").read_text())
     readme = " ".join((BENCHMARKS.parent / "README.md").read_text().split())
     assert f"`tl.zi_test` took {gpu['zi_test']['seconds'] / 60:.1f} minutes" in readme
+
+
+def test_prose_quotes_the_100000_cell_run():
+    large = json.loads((BENCHMARKS / "zi_test_100000_report.json").read_text())
+    text = " ".join((BENCHMARKS / "README.md").read_text().split())
+    minutes, peak = large["zi_test"]["minutes"], large["memory_gb"]["peak"]
+    assert f"`tl.zi_test` took {minutes:.1f} minutes on the 2 cores, within the 30" in text
+    assert f"peaked at {peak:.1f} GB, above the 8 GB allowed" in text
+    assert minutes <= 30 and peak > 8  # the two verdicts the prose gives

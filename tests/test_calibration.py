@@ -45,6 +45,22 @@ def test_null_counts_follow_the_fitted_negative_binomial():
     assert not counts[:, 4].any()
 
 
+def test_null_counts_are_the_same_drawn_in_blocks(monkeypatch):
+    """Blocks of cells only bound memory: the draws are those of one block of all cells."""
+    from autozi_tutorial.tl import _calibration
+
+    rng = np.random.default_rng(3)
+    means = rng.gamma(1.0, 3.0, size=(1_000, 7))
+    means[5, 2] = np.nan  # a gene without a fit in a cell
+    dispersions = np.column_stack([rng.uniform(0.2, 5.0, 7), np.r_[np.nan, rng.uniform(0.2, 5.0, 6)]])
+    groups = np.arange(1_000) % 2
+    drawn = {}
+    for block in (1_000, 97):
+        monkeypatch.setattr(_calibration, "DRAW_BLOCK_CELLS", block)
+        drawn[block] = null_counts(means, dispersions, groups, np.random.default_rng(11))
+    np.testing.assert_array_equal(drawn[1_000], drawn[97])
+
+
 def test_inflation_factor_measures_how_far_statistics_exceed_the_null():
     rng = np.random.default_rng(1)
     null = _boundary_null(4_000, rng)

@@ -216,6 +216,10 @@ def test_positive_control_genes():
         share = control.var.at[gene, "injected_share"]
         assert note.startswith(f"{share:.0%} of counts set to 0, ")
         assert note.endswith("found") == bool(control.var.at[gene, "zi_test_call"])
+    missed = control.var[control.var["zeros_injected"] & ~control.var["zi_test_call"]]
+    if len(missed):  # the missed gene shown is the one given the most zeros
+        (shown,) = [gene for gene, note in chosen.items() if note.endswith("missed")]
+        assert control.var.at[shown, "injected_share"] == missed["injected_share"].max()
 
 
 def _simulated_genes() -> pd.DataFrame:
@@ -244,9 +248,11 @@ def test_simulation_figures():
     figure = azt.pl.roc(genes)
     ax = figure.axes[0]
     legend = ax.get_legend()
-    # Outside the axes, right of them: no marker can cover it.
-    assert legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1
-    assert any("ZI test (recommended): rule (FPR 0.00" in t.get_text() for t in legend.get_texts())
+    # Outside the axes, below them and no wider than the figure: no marker can cover it.
+    figure.canvas.draw()
+    box = legend.get_window_extent()
+    assert box.y1 < ax.get_window_extent().y0 and box.width <= figure.bbox.width
+    assert any("rule: ZI test (recommended)\n(FPR 0.00" in t.get_text() for t in legend.get_texts())
     plt.close(figure)
     figure = azt.pl.seed_stability(genes, [0, 1], 0.5)
     assert any(line.get_label() == "same q under both seeds" for line in figure.axes[0].lines)

@@ -338,3 +338,20 @@ def test_hdf5_file_that_is_not_anndata_names_the_path(tmp_path):
     cache.write_text("truncated download")
     with pytest.raises(InputDataError, match=r"cached PBMC data.*delete it"):
         load_dataset("pbmc", data_dir=tmp_path / "data")
+
+
+def test_the_training_device_is_named_in_words(monkeypatch):
+    """The lesson's first line says where the models train, "auto" turned into what it finds."""
+    import torch
+
+    from autozi_tutorial.devices import device_in_words
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert device_in_words("cpu") == "the CPU"
+    assert device_in_words("auto") == "the CPU (no GPU found)"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: "NVIDIA H200")
+    assert device_in_words("auto") == "the GPU (NVIDIA H200, found automatically)"
+    assert device_in_words("gpu") == "the GPU (NVIDIA H200)"
+    assert device_in_words("cpu") == "the CPU"

@@ -34,7 +34,7 @@ def test_progress_lines_on_a_tiny_fit(counts_adata, capsys):
     lines = [line for line in printed if line.startswith("AUTOZI: ")]
     assert lines == [f"AUTOZI: {line}" for line in progress.lines]
     n_train = len(model.train_indices)
-    assert lines[0].startswith(f"AUTOZI: training for 5 epochs on {n_train} cells, a line every 2 epochs")
+    assert lines[0].startswith(f"AUTOZI: 5 epochs on {n_train} cells, a line every 2 (loss: lower is better)")
     epochs = [LINE.match(line) for line in lines[1:]]
     assert all(epochs), lines
     # The first epoch, every second one, and the last; only the last has no time left.
@@ -65,5 +65,5 @@ def test_progress_lines_reach_papermill_logs(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="papermill"):
         pm.execute_notebook(tmp_path / "fit.ipynb", tmp_path / "out.ipynb", log_output=True)
     logged = [line for record in caplog.records for line in record.getMessage().splitlines()]
-    assert any(line.startswith("AUTOZI: training for 4 epochs") for line in logged), logged
+    assert any(line.startswith("AUTOZI: 4 epochs") for line in logged), logged
     assert [line.split()[2] for line in logged if line.startswith("AUTOZI: epoch")] == ["1/4", "2/4", "4/4"]

@@ -69,13 +69,31 @@ def null_counts(
         Cells x genes counts, float32. A gene that was not fitted gets Poisson counts around
         its means (0 for a gene without counts).
     """
-    means = np.nan_to_num(np.asarray(means, dtype=np.float64), nan=0.0)
-    theta = np.asarray(dispersions, dtype=np.float64)[:, np.asarray(groups)].T
-    theta = np.where(np.isfinite(theta) & (theta > 0), theta, np.inf)
-    finite = np.isfinite(theta)
-    rates = means.copy()
-    rates[finite] = rng.gamma(theta[finite], means[finite] / theta[finite])
-    return rng.poisson(rates).astype(np.float32)
+    means = np.asarray(means, dtype=np.float64)
+    dispersions = np.asarray(dispersions, dtype=np.float64)
+    groups = np.asarray(groups)
+    # Cells are drawn a block at a time, so that memory holds a block's temporaries, not the
+    # whole matrix's. The generator draws element by element in row order, so all the gamma
+    # draws, then all the Poisson draws, block by block, are the draws of one call each.
+    rates = np.empty(means.shape, dtype=np.float64)
+    for rows in _blocks(len(means)):
+        block = np.nan_to_num(means[rows], nan=0.0)
+        theta = dispersions[:, groups[rows]].T
+        finite = np.isfinite(theta) & (theta > 0)
+        block[finite] = rng.gamma(theta[finite], block[finite] / theta[finite])
+        rates[rows] = block
+    counts = np.empty(means.shape, dtype=np.float32)
+    for rows in _blocks(len(means)):
+        counts[rows] = rng.poisson(rates[rows])
+    return counts
+
+
+#: Cells per block of :func:`null_counts`'s draws.
+DRAW_BLOCK_CELLS = 4_096
+
+
+def _blocks(n_cells: int) -> list[slice]:
+    return [slice(start, start + DRAW_BLOCK_CELLS) for start in range(0, n_cells, DRAW_BLOCK_CELLS)]
 
 
 def inflation_factor(statistics: np.ndarray, mean_counts: np.ndarray) -> tuple[float, int]:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 #: Packages the lessons need; ``pip install -e ".[dev]"`` installs them all.
 REQUIRED_PACKAGES = ("torch", "scvi-tools", "scanpy", "anndata", "jupyterlab", "jupytext", "papermill")
+#: The oldest Python the lessons run on (pyproject's requires-python).
+MIN_PYTHON = (3, 11)
 INSTALL_HINT = 'pip install -e ".[dev]" (see the README for the torch build to install first)'
 #: The lessons' libraries, each tried by importing it (distribution -> module), in an order where
 #: a package comes after those it needs.
@@ -105,6 +107,16 @@ def _first_line(error: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+def _inactive_environment(folder: Path | None = None) -> str | None:
+    """How to activate the project's ``.venv`` when it exists but this Python is not inside it."""
+    venv = (folder or Path.cwd()) / ".venv"
+    if not venv.is_dir() or Path(sys.prefix).resolve() == venv.resolve():
+        return None
+    windows = platform.system() == "Windows"
+    activate = r".venv\Scripts\Activate.ps1" if windows else "source .venv/bin/activate"
+    return f"activate it first ({activate}), then run the check again."
+
+
 def _check_packages(report: Report) -> set[str]:
     """Report each required package that is missing, or installed but failing to import.
 
@@ -119,11 +131,23 @@ def _check_packages(report: Report) -> set[str]:
         The packages that are missing or do not import, and those not tried because a package
         they need is among them.
     """
-    report.ok(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}")
+    where = f"Python {platform.python_version()} on {platform.system()} {platform.machine()}"
+    where += f" ({sys.executable})"
+    if sys.version_info < MIN_PYTHON:
+        report.fix(
+            f"{where}: the lessons need Python {'.'.join(map(str, MIN_PYTHON))} or newer. Make the "
+            "environment with a newer Python, as the README's set-up does (python3.11 -m venv .venv)."
+        )
+    else:
+        report.ok(where)
     versions = package_versions(REQUIRED_PACKAGES)
     unusable = {name for name, installed in versions.items() if installed is None}
+    inactive = _inactive_environment()
     for name in sorted(unusable, key=REQUIRED_PACKAGES.index):
-        report.fix(f"not installed: {name}. Run {INSTALL_HINT}.")
+        if inactive:
+            report.fix(f"not installed here: {name}. This Python is not the project's .venv: {inactive}")
+        else:
+            report.fix(f"not installed: {name}. Run {INSTALL_HINT}.")
     report.ok("versions: " + ", ".join(f"{name} {v}" for name, v in versions.items() if v is not None))
     for package, module in IMPORTED.items():
         if package in unusable:

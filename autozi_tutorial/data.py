@@ -196,13 +196,14 @@ def _resolve_name(dataset: str, data_dir: str | os.PathLike, timeout: float) -> 
     if os.environ.get(OFFLINE_ENV):
         return "pbmc68k", (
             f"dataset='auto': working offline ({OFFLINE_ENV} is set) and the 12,039 PBMC cells are not "
-            f"in {data_dir}; using the 700 real blood cells shipped with scanpy (pbmc68k_reduced)."
+            f"in the folder '{data_dir}'; using the 700 real blood cells shipped with scanpy "
+            "(pbmc68k_reduced)."
         )
     if hosts_reachable(timeout=timeout):
         return "pbmc", "dataset='auto': network available, downloading the 12,039 PBMC cells"
     return "pbmc68k", (
-        f"dataset='auto': no network, and the 12,039 PBMC cells are not in {data_dir}; using the "
-        "700 real blood cells shipped with scanpy (pbmc68k_reduced). Results differ from those "
+        f"dataset='auto': no network, and the 12,039 PBMC cells are not in the folder '{data_dir}'; "
+        "using the 700 real blood cells shipped with scanpy (pbmc68k_reduced). Results differ from those "
         "on the 12,039 cells."
     )
 

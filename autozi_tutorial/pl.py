@@ -273,7 +273,8 @@ def label_fractions(
         # The calls the bars show: among each type's genes above the cutoff.
         n_calls = int(np.round(values * summary["n_expressed"].to_numpy()).sum())
         offsets = positions + (i - (len(drawn) - 1) / 2) * width
-        ax.barh(offsets, values, height=width, color=colour, label=f"{name} ({n_calls} calls in all)")
+        label = f"{name} ({n_calls} gene x type calls in all)"
+        ax.barh(offsets, values, height=width, color=colour, label=label)
         for y, value in zip(offsets, values, strict=True):
             ax.text(value + largest * 0.01, y, f"{value:.2f}", va="center", fontsize=9)
     ax.set_yticks(positions, names)
@@ -400,7 +401,13 @@ def zero_diagnostic(
         )
         row = table.iloc[g]
         verdict = "called" if row["call"] else "not called"
-        q = "not tested" if np.isnan(row["qvalue"]) else f"q-value {row['qvalue']:.2g}"
+        q = (
+            "not tested"
+            if np.isnan(row["qvalue"])
+            else "q-value < 0.001"
+            if row["qvalue"] < 0.001
+            else f"q-value {row['qvalue']:.2g}"
+        )
         note = f", {notes[gene]}" if notes.get(gene) else ""
         ax.set_title(f"{gene}{note}\n{verdict} ({q})")
         ax.set_xlim(-0.02, 1.02)
@@ -486,12 +493,13 @@ def roc(genes: pd.DataFrame, methods: dict[str, tuple[str, str | None]] = METHOD
         if score is None:
             continue
         points = roc_points(truth, genes[score], method)
-        ax.step(
+        # Straight lines between the curve's corners: genes with tied scores (many q-values of
+        # 1) cross as a diagonal, so the area under the drawing is the AUC the tables report.
+        ax.plot(
             points["fpr"],
             points["tpr"],
-            where="post",
             color=METHOD_COLOURS.get(method),
-            label=f"score: {method}",
+            label=f"score: {method.split(' >')[0]}",
         )
     for (method, (call, _)), marker in zip(methods.items(), "osDv", strict=False):
         fpr, tpr = _rule_rates(genes, call)

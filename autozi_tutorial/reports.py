@@ -11,11 +11,12 @@ from __future__ import annotations
 import pandas as pd
 from anndata import AnnData
 
-from .get import autozi_df, zi_test_df
+from .get import autozi_df, positive_control_df, zi_test_df
 
 __all__ = [
     "answer",
     "answer_text",
+    "lesson_summary",
     "positive_control_report",
     "positive_control_text",
     "self_check",
@@ -245,3 +246,70 @@ def positive_control_report(summary: pd.DataFrame):
         The paragraph.
     """
     return _markdown(positive_control_text(summary))
+
+
+def lesson_summary(
+    adata: AnnData,
+    loaded,
+    comparison: pd.DataFrame,
+    *,
+    settings: dict,
+    model=None,
+    control: AnnData | None = None,
+) -> dict:
+    """What the main lesson's ``summary.json`` records: data, settings, device, versions, answer.
+
+    Parameters
+    ----------
+    adata
+        The analysed cells, after ``tl.autozi`` and ``tl.zi_test`` (key ``"zi_test"``).
+    loaded
+        The :class:`~autozi_tutorial.data.LoadedDataset` the lesson analysed.
+    comparison
+        :func:`~autozi_tutorial.descriptions.compare_descriptions`'s table.
+    settings
+        The run's settings to record as they are (threshold, cut-off, seed, training).
+    model
+        The trained AUTOZI model, for the device it trained on; None records none.
+    control
+        The positive-control copy after ``tl.zi_test``, or None when there was none.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``dataset``, ``dataset_reason``, ``n_cells``, ``n_genes``, ``labels_key``,
+        ``batch_key``, the ``settings``, ``device`` and ``device_name``, ``package_versions``,
+        ``autozi_called``, ``zi_test_called``, ``zi_test_best_qvalue``,
+        ``calls_by_description`` and ``positive_control`` (the genes injected and, per size of
+        injection, its genes and calls; None without a control).
+    """
+    from .devices import training_device
+    from .versions import package_versions
+
+    var = adata.var
+    called = adata.var_names[var["zi_test_call"].astype(bool)].tolist()
+    positive = None
+    if control is not None:
+        found = positive_control_df(control)
+        positive = {"genes_injected": control.var_names[control.var["zeros_injected"]].tolist()}
+        for size in ("strong", "weak", "none"):
+            positive |= {f"{size}_{column}": int(found.at[size, column]) for column in ("genes", "called")}
+    device = training_device(model) if model is not None else {"device": None, "device_name": None}
+    return {
+        "dataset": loaded.name,
+        "dataset_reason": loaded.reason,
+        "n_cells": adata.n_obs,
+        "n_genes": adata.n_vars,
+        "labels_key": loaded.labels_key,
+        "batch_key": loaded.batch_key,
+        **settings,
+        **device,
+        "package_versions": package_versions(),
+        "autozi_called": int(var["autozi_call"].sum()),
+        "zi_test_called": called,
+        "zi_test_best_qvalue": float(var["zi_test_qvalue"].min()),
+        "calls_by_description": dict(
+            zip(comparison["cells described by"], comparison["genes called"].astype(int), strict=True)
+        ),
+        "positive_control": positive,
+    }

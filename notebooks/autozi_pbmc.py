@@ -32,7 +32,7 @@
 #   genes in these very counts, even where they are common.
 #
 # **Time needed.** About 90 minutes as a workshop, with discussion and the two exercises
-# (`workshop/schedule.md`). The computer's share is about 2 to 3 minutes on the offline data
+# (`workshop/schedule.md`). The computer's share is about 2 minutes on the offline data
 # (700 cells) on a 2-core laptop; the 12,039 cells of scvi-tools' own AutoZI tutorial take
 # much longer.
 #
@@ -108,8 +108,6 @@ import pandas as pd
 import scvi
 from IPython.display import display
 
-import autozi_tutorial as azt
-
 azt.quiet_lesson()
 figures = azt.LessonFigures()
 scvi.settings.seed = seed
@@ -175,7 +173,8 @@ print(
 # how badly the model still explains the counts (scvi-tools calls it the "negative ELBO", the
 # evidence lower bound turned round so that lower is better). It should fall, then level off;
 # its value itself does not matter. scvi-tools keeps a tenth of the cells aside to check the
-# model, so the lines count the other nine tenths.
+# model, so the lines count the other nine tenths. The training settings gather the preset's
+# passes and learning rate with where to train; both AUTOZI models use them.
 
 # %%
 scvi.model.AUTOZI.setup_anndata(adata, layer="counts", labels_key=labels_key, batch_key=batch_key)
@@ -203,7 +202,8 @@ autozi_table[["gene", "mean_count", "prob", "call"]].head(8)
 
 # %% [markdown]
 # **How to read $q$.** As a **ranking**: a gene with a higher $q$ looks more zero-inflated to
-# AUTOZI than one with a lower $q$. If $q$ were a calibrated probability, you could also turn
+# AUTOZI than one with a lower $q$. If $q$ were a calibrated probability (one that matches how
+# often such genes really are zero-inflated), you could also turn
 # it into calls from what each mistake costs you: call a gene when
 # $q > K_{ZINB} / (K_{NB} + K_{ZINB})$, with $K_{ZINB}$ the cost of a false call and $K_{NB}$
 # the cost of a missed gene (0.5 when both cost the same). But $q$ is not calibrated: on
@@ -232,7 +232,8 @@ overall = azt.get.call_summary(adata, expression_cutoff=expression_cutoff).iloc[
 figures.show(
     "autozi_prob_vs_expression",
     azt.pl.autozi_prob_vs_expression(adata, expression_cutoff=expression_cutoff),
-    f"$q(\\delta_g < 0.5)$ against each gene's mean count per cell (log scale). Right of the "
+    f"$q(\\delta_g < 0.5)$ against each gene's mean count per cell (log scale), threshold dashed. "
+    "Right of the "
     f"dotted line are the {int(overall['n_expressed'])} genes with a mean count above "
     f"{expression_cutoff:g}; AUTOZI's rule calls {overall['autozi_share_expressed']:.0%} of them, "
     f"against {overall['autozi_share']:.0%} of all genes.",
@@ -244,7 +245,8 @@ figures.show(
 # A gene may be zero-inflated in one cell type and not in another. With
 # `zero_inflation="gene-label"` AUTOZI learns one $\delta$ per gene **and** cell type, and
 # `azt.tl.autozi` stores the results per cell type in `adata.varm` (each type also gets its own
-# spread, `dispersion="gene-label"`). A gene without any count in a cell type cannot be judged
+# *spread*, `dispersion="gene-label"`: how much a gene's counts vary from cell to cell beyond
+# the variation of its mean). A gene without any count in a cell type cannot be judged
 # there and is not called. The table gives, per cell type, its cells, its genes with a mean
 # count above `expression_cutoff` in that type, and the share of those that AUTOZI's rule
 # calls. Types with few cells give little evidence either way. (The offline data's 700 cells
@@ -286,18 +288,18 @@ else:
 # ZI test first learns each cell's state with an scVI model that has no zero inflation at all.
 # Then it fits, gene by gene, an NB and a ZINB around those expected counts. Its *evidence* for
 # extra zeros is how much better the ZINB fits (the likelihood-ratio statistic: twice the gain
-# in log-likelihood). The *p-value* is the chance of evidence at least that strong in a gene
-# without extra zeros; the *q-value* adjusts it for testing hundreds of genes at once (the
-# same letter as AUTOZI's score $q$, but another quantity: for a q-value, small means
-# evidence). A gene
+# in log-likelihood, the log of how probable the counts are under each fit). The *p-value* is
+# the chance of evidence at least that strong in a gene without extra zeros; the *q-value*
+# adjusts it for testing hundreds of genes at once (the same letter as AUTOZI's score $q$, but
+# another quantity: for a q-value, small means evidence). A gene
 # is called when its q-value is below 0.05, which keeps false calls to about 5% of the genes
 # called. With cell types, each type gets its own spread, and the test also runs within each
 # type (Figure 3).
 #
 # The learned cell states are estimates, and a test that took them as exact could see a little
-# more evidence than there is. So the test checks itself before it calls anything. It
-# simulates counts like these cells' counts in which no gene is zero-inflated, learns their
-# cell states in the same way and tests them: whatever evidence it finds there beyond chance is
+# more evidence than there is. So the test checks itself before it calls anything, by a
+# *bootstrap*: it simulates counts like these cells' counts in which no gene is zero-inflated,
+# learns their cell states in the same way and tests them: whatever evidence it finds there beyond chance is
 # excess, and it discounts all evidence by that much. That is the second training below
 # ("calibration"). The check makes no assumption about how many genes are zero-inflated, so it
 # works as well when most of them are. Still, read a single call as a lead.
@@ -318,7 +320,8 @@ azt.self_check(adata)
 
 # %% [markdown]
 # Figure 3 sets, per cell type, the two calls side by side: AUTOZI's rule per cell type
-# (section 3) and the ZI test within the type.
+# (section 3) and the ZI test within the type (where the test calls no gene, the figure says
+# so in words).
 
 # %%
 if labels_key is not None:
@@ -328,13 +331,13 @@ if labels_key is not None:
         azt.pl.label_fractions(adata, expression_cutoff=expression_cutoff),
         "Per cell type: the share of its genes with a mean count above "
         f"{expression_cutoff:g} in that type that each call finds zero-inflated. The ZI test calls "
-        f"{int(within['call'].sum())} of the {len(within)} gene x type pairs that have counts.",
+        f"{int(within['call'].sum())} of the {len(within):,} gene x type pairs that have counts.",
     )
 
 # %% [markdown]
 # **How finely must the cells be described?** The same test, with the cells described more
 # coarsely: by their library size only (each cell's total count), by the annotated cell
-# types, by finer clusters (`louvain`, when the data has them). These runs learn nothing, so
+# types, by clusters found from the data (`louvain`, when the data has them). These runs learn nothing, so
 # they take seconds and skip the self-check. The table ends with the learned cell states
 # above. A finer description explains zeros that a coarser one mistakes for zero inflation, so
 # the number of calls falls, though a single gene near the line can go back and forth between
@@ -343,7 +346,7 @@ if labels_key is not None:
 # %%
 comparison = azt.compare_descriptions(adata, labels_key=labels_key, batch_key=batch_key)
 library_size_gene = adata.var["zi_test_library_size_qvalue"].idxmin()
-comparison[["cells described by", "genes called", "strongest calls"]]
+comparison[["cells described by", "key", "genes called", "strongest calls"]]
 
 # %% [markdown]
 # ## 5. The answer
@@ -431,13 +434,16 @@ follow.round(3)
 #
 # An answer of few or no genes is only a finding if the test could have called them. So we make
 # zero inflation ourselves, and make it common: in a copy of the same counts,
-# `azt.positive_control` sets counts to zero in a third of the well-expressed genes that no call
-# flags. In half of them 30% of the cells' counts are set to zero, in the other half a small
-# share, about the excess of the gene called above; the box below gives both shares. The ZI test then runs
-# on the copy, learning the cell states anew, as on any new data; it reuses the self-check
-# measured on the real counts (`bootstrap=` below), since the copy holds the same cells. It should find most
-# strongly injected genes, some weakly injected ones, and call few others. With so many genes
-# given extra zeros, the test warns that zero inflation is common: here, we made it so.
+# `azt.positive_control` sets counts to zero in a third of the well-expressed genes that the ZI
+# test does not call. In half of them 30% of the cells' counts are set to zero, in the other
+# half a small share, a little above the excess the test estimated for the gene it called
+# (the box below gives both shares). The ZI test then runs on the copy, learning the cell
+# states anew, as on any new data; it reuses the self-check (the bootstrap) measured on the real
+# counts, `bootstrap=` below, since the copy holds the same cells. It should find most strongly
+# injected genes, some weakly injected ones, and call few others. With so many genes given extra
+# zeros, the test warns that zero inflation is common: here, we made it so. (The warning counts a
+# few fewer well-expressed genes than the answer box: the injected zeros pull some genes' mean
+# count below 1.)
 
 # %%
 candidates = adata.var_names[
@@ -517,45 +523,16 @@ if control is not None:
 # %% [markdown]
 # ## 7. Saving the results
 #
-# `azt.write_outputs` writes to `output_dir`: `results.h5ad` (this AnnData, with every result
-# on it, to go on with in scanpy), `gene_zi.csv` and `gene_label_zi.csv` (the same results as
-# tables), `summary.json` (settings, package versions and the answer) and the figures. Report
-# the data, the threshold, the training settings and the versions with any list of genes.
+# `azt.lesson_summary` gathers what the run should be reported with; `azt.write_outputs` writes
+# to `output_dir`: `results.h5ad` (this AnnData, with every result on it, to go on with in
+# scanpy), `gene_zi.csv` and `gene_label_zi.csv` (the same results as tables), `summary.json`
+# (settings, package versions and the answer) and the figures. Report the data, the threshold,
+# the training settings and the versions with any list of genes.
 
 # %%
-var = adata.var
-summary = {
-    "dataset": loaded.name,
-    "dataset_reason": loaded.reason,
-    "n_cells": adata.n_obs,
-    "n_genes": adata.n_vars,
-    "labels_key": labels_key,
-    "batch_key": batch_key,
-    "threshold": threshold,
-    "expression_cutoff": expression_cutoff,
-    "seed": seed,
-    "preset": preset,
-    "max_epochs": train_kwargs["max_epochs"],
-    "lr": train_kwargs["plan_kwargs"]["lr"],
-    **azt.training_device(model),
-    "package_versions": azt.package_versions(),
-    "autozi_called": int(var["autozi_call"].sum()),
-    "zi_test_called": zi_called.tolist(),
-    "zi_test_best_qvalue": float(var["zi_test_qvalue"].min()),
-    "calls_by_description": dict(
-        zip(comparison["cells described by"], comparison["genes called"], strict=True)
-    ),
-    "positive_control": None
-    if control is None
-    else {
-        "genes_injected": control.var_names[control.var["zeros_injected"]].tolist(),
-        **{
-            f"{size}_{column}": int(control_summary.at[size, column])
-            for size in ("strong", "weak", "none")
-            for column in ("genes", "called")
-        },
-    },
-}
+settings = {"threshold": threshold, "expression_cutoff": expression_cutoff, "seed": seed, "preset": preset}
+settings |= {"max_epochs": train_kwargs["max_epochs"], "lr": train_kwargs["plan_kwargs"]["lr"]}
+summary = azt.lesson_summary(adata, loaded, comparison, settings=settings, model=model, control=control)
 written = azt.write_outputs(output_dir, adata, summary=summary, figures=figures)
 print(f"Wrote to {output_dir}/: " + ", ".join(str(path) for path in written))
 

@@ -23,7 +23,7 @@
 # *do* know, and measure four ways of calling a gene ZI:
 #
 # - **AUTOZI's default rule**: its score $q(\delta_g < 0.5)$ above 0.5 (a score, not a
-#   calibrated probability, as the main lesson shows);
+#   calibrated probability, as section 4 below measures);
 # - **a likelihood-ratio test (LRT) with cell types**: per gene, negative binomial (NB) against
 #   zero-inflated NB (ZINB), with the library size and the annotated cell type describing each
 #   cell, q-value (as in the main lesson) below 0.05;
@@ -38,19 +38,20 @@
 # types that hide cell states, and bursty transcription.
 #
 # We report the true-positive rate (TPR, share of ZI genes found), the false-positive rate
-# (FPR, share of non-ZI genes wrongly called), precision, and ROC AUC (how well a score ranks
-# ZI genes above the others, whatever the threshold).
+# (FPR, share of non-ZI genes wrongly called), precision (share of the calls that are right),
+# and ROC AUC (how well a score ranks ZI genes above the others, whatever the threshold; 1 is
+# perfect, 0.5 is chance). A rule without a score has no AUC (NaN in the tables).
 #
 # **Learning objectives.** By the end of this lesson you will be able to
 #
 # - explain why simulated data with a known answer is needed to judge a method that calls
 #   genes zero-inflated;
 # - read a true-positive rate, a false-positive rate and a ROC curve;
-# - say where AUTOZI's calls are reliable (well-expressed genes) and where they are not;
+# - say where AUTOZI's calls go wrong: most among lowly expressed genes, but not only there;
 # - choose between ranking genes by a score and deciding with a test whose errors were measured;
 # - tell zeros that come from cell states apart from zero inflation.
 #
-# **Time needed.** About 30 minutes; the computer's share is about 3 minutes with the default
+# **Time needed.** About 30 minutes; the computer's share is about 2 to 3 minutes with the default
 # parameters on a 2-core laptop. Do the main lesson (`autozi_pbmc.ipynb`) first.
 
 # %% [markdown]
@@ -80,7 +81,8 @@ output_dir = "results_simulation"
 # types, the range of the zero-inflated genes' dropout (the chance that each of their counts
 # is set to zero), the number of spike-ins (artificial control molecules added in known
 # amounts, whose counts are pure Poisson noise: never zero-inflated), and `pln_dir`, the
-# folder with the AutoZI paper's Poisson-log-normal parameters, to also run the paper's own
+# folder with the AutoZI paper's Poisson-log-normal (PLN: Poisson counts around log-normally
+# varying means) parameters, to also run the paper's own
 # design (skipped when `None`).
 
 # %% tags=["parameters"]
@@ -111,8 +113,6 @@ print(f"Parameters checked; AUTOZI seeds: {seeds}")
 
 # %%
 import pandas as pd
-
-import autozi_tutorial as azt
 
 azt.quiet_lesson()
 figures = azt.LessonFigures()
@@ -148,8 +148,9 @@ adata.var.groupby(["spike_in", "zi_true"]).size().rename("genes").to_frame()
 # stability). Two tests then run on the same counts: one that knows only each cell's library
 # size and annotated type, and the ZI test, which first learns each cell's state. A share
 # `zi_share` of the simulated genes is zero-inflated, so the ZI test may warn that zero
-# inflation is common: here, we simulated it so. The table shows the first genes: the truth,
-# the mean count per cell, AUTOZI's score and each test's q-value.
+# inflation is common: here, we simulated it so (its count includes the spike-ins). The table
+# shows the first genes: the truth, the mean count per cell, AUTOZI's score and each test's
+# q-value.
 
 # %%
 genes = azt.score_simulated_genes(adata, seeds, max_epochs, threshold, fdr)
@@ -245,7 +246,8 @@ if len(seeds) > 1:
 # - **bursty transcription**: one population, no cell types. The zero-inflated genes switch
 #   between an off and an on state (bursts), so they are fully off in many cells; the others
 #   are expressed steadily. Every count then passes through capture and amplification noise
-#   that differs from cell to cell, so no gene follows a negative binomial exactly.
+#   that differs from cell to cell, so no gene follows a negative binomial exactly. Without
+#   cell types, the test "with cell types" knows only each cell's library size here.
 #
 # Both designs hold many zero-inflated genes, so the ZI test may warn again that zero
 # inflation is common.
@@ -292,7 +294,8 @@ figures.show(
 # `n_cells` cells per dataset (pass `-p n_cells 12000` for the paper's size; the full-size
 # comparison is in `benchmarks/README.md`).
 #
-# Read the table by its `source` column. The paper's rows are its own figures on its PLN
+# Read the table by its `source` column (NaN: a figure the paper did not give, or a rule
+# without a score). The paper's rows are its own figures on its PLN
 # design; the "this run (NB)" rows are this notebook's, on the negative-binomial design of
 # section 2: other data, so compare how each call behaves there, not the numbers one to one.
 # Rows "this run (PLN)", on the paper's own design, appear only when `pln_dir` is given; by
@@ -368,7 +371,7 @@ thresholds_to_try = [0.5, 0.7, 0.9, 0.95, 0.99]
 # too: read in the table where the FPR reaches 0.05 and how much of the TPR is left there. A
 # false call nine times as costly as a missed gene means a threshold of $9 / (1 + 9) = 0.9$.
 # Where a good threshold lies depends on the data and on how long AUTOZI trained (its
-# probabilities drift towards 1 as training goes on), so it cannot be fixed once and for all.
+# scores drift towards 1 as training goes on), so it cannot be fixed once and for all.
 # The ZI test keeps its FPR low without any tuning, which is why the main lesson uses its
 # call to decide.
 
@@ -387,7 +390,7 @@ pd.DataFrame(
 #
 # - Only data with a known answer can tell how often a ZI call is right; on real data the
 #   share of genes called ZI says nothing about that.
-# - AUTOZI's probability ranks zero-inflated genes well, but its default rule also calls many
+# - AUTOZI's score ranks zero-inflated genes well, but its default rule also calls many
 #   genes without zero inflation, most of all among lowly expressed genes.
 # - A test that knows only the annotated cell types reads zeros from hidden cell states as
 #   zero inflation. The ZI test describes each cell by the state a model learned, which keeps

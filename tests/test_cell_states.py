@@ -39,6 +39,32 @@ def test_offsets_feed_the_test(trained):
     assert result["converged"].all() and result["pvalue"].between(0, 1).all()
 
 
+def test_offsets_in_blocks_of_cells(trained, monkeypatch):
+    """One block: scvi-tools' own means, draw for draw. Several: the same means up to sampling noise."""
+    import scvi
+
+    adata, model = trained
+    means = {"library_size": "latent", "n_samples": 3, "return_mean": True, "return_numpy": True}
+    scvi.settings.seed = 7
+    direct = model.get_normalized_expression(**means)
+    offsets = {}
+    for block in (100_000, 128):
+        monkeypatch.setattr(cell_states, "LOG_MEANS_BLOCK_CELLS", block)
+        scvi.settings.seed = 7
+        offsets[block] = log_means(model, n_samples=3)
+    np.testing.assert_array_equal(offsets[100_000], np.log(direct.astype(np.float64)))
+    assert adata.n_obs > 128  # two blocks: the first block's draws are the single call's
+    np.testing.assert_array_equal(offsets[128][:128], offsets[100_000][:128])
+    # The rest differ as much as a single call with another seed does: sampling noise.
+    scvi.settings.seed = 8
+    other = np.log(model.get_normalized_expression(**means))[128:]
+
+    def agreement(values):
+        return np.corrcoef(values.ravel(), offsets[100_000][128:].ravel())[0, 1]
+
+    assert agreement(offsets[128][128:]) > agreement(other) - 0.05
+
+
 def test_n_samples_must_be_positive(trained):
     with pytest.raises(ValueError, match="n_samples"):
         log_means(trained[1], n_samples=0)

@@ -208,6 +208,25 @@ def test_check_reports_what_to_fix(monkeypatch, capsys, tmp_path):
     assert "2 problem(s) to fix" in out
 
 
+def test_check_says_to_activate_the_project_environment_and_to_use_a_newer_python(
+    monkeypatch, capsys, tmp_path
+):
+    """Run from the project folder with another Python: activate .venv, not pip install."""
+    (tmp_path / ".venv").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "package_versions", lambda packages: dict.fromkeys(packages))
+    monkeypatch.setattr(sys, "version_info", (3, 10, 14))
+    report = cli.Report()
+    assert cli._check_packages(report) == set(cli.REQUIRED_PACKAGES)
+    out = capsys.readouterr().out
+    assert "FIX   Python" in out and "the lessons need Python 3.11 or newer" in out
+    assert (
+        "FIX   not installed here: torch. This Python is not the project's .venv: activate it first "
+        "(source .venv/bin/activate), then run the check again." in out
+    )
+    assert "pip install" not in out.split("FIX   not installed here: torch")[1].splitlines()[0]
+
+
 def _fake_download(calls):
     def load_pbmc(data_dir):
         calls.append(Path(data_dir))

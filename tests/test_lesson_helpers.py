@@ -141,6 +141,32 @@ def test_compare_descriptions_and_the_answer_box():
     assert azt.answer(adata, comparison, dataset="toy").data == text
 
 
+def test_lesson_summary_records_the_answer_and_the_control():
+    """summary.json's contents, read from the results: calls, best q-value, descriptions, control."""
+    import json
+    from types import SimpleNamespace
+
+    adata = _results()
+    comparison = azt.compare_descriptions(adata, labels_key="cell_type")
+    loaded = SimpleNamespace(name="toy", reason="a test", labels_key="cell_type", batch_key=None)
+    genes = list(adata.var_names[~adata.var["zi_test_call"]][:6])
+    control = azt.positive_control(adata, genes, random_state=0)
+    azt.tl.zi_test(control, layer="counts", cell_state_means="library_size")
+    summary = azt.lesson_summary(adata, loaded, comparison, settings={"threshold": 0.5}, control=control)
+    assert json.loads(json.dumps(summary)) == summary  # JSON-ready as it is
+    assert summary["zi_test_called"] == list(adata.var_names[adata.var["zi_test_call"]])
+    assert summary["autozi_called"] == int(adata.var["autozi_call"].sum())
+    assert summary["zi_test_best_qvalue"] == adata.var["zi_test_qvalue"].min()
+    assert summary["calls_by_description"] == dict(
+        zip(comparison["cells described by"], comparison["genes called"], strict=True)
+    )
+    assert summary["threshold"] == 0.5 and summary["device"] is None
+    found = azt.get.positive_control_df(control)
+    assert summary["positive_control"]["strong_called"] == found.at["strong", "called"]
+    assert set(summary["positive_control"]["genes_injected"]) <= set(genes)
+    assert azt.lesson_summary(adata, loaded, comparison, settings={})["positive_control"] is None
+
+
 def test_the_answer_box_reconciles_a_call_found_in_no_cell_type():
     adata = _results()
     comparison = azt.compare_descriptions(adata, labels_key="cell_type", clusters_key=None)

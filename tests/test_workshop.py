@@ -425,7 +425,7 @@ def test_the_blocks_quote_the_executed_lesson(run_facts):
         f"(correlation {f['correlation']} over the found genes)",
         f"of the misses, {f['weak_missed']} are weakly injected and {len(f['strong_missed'])} strongly "
         f"({', '.join(f['strong_missed'][:-1])} and {f['strong_missed'][-1]})",
-        f"({f['strong_found']} of {f['strong']}), and about half of those given an excess as small as "
+        f"({f['strong_found']} of {f['strong']}), and about half of those given an excess a little above "
         f"{f['best_gene']}'s ({f['weak_found']} of {f['weak']})",
     ]
     for sentence in expected:

@@ -8,10 +8,15 @@ each is read from the run.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 from anndata import AnnData
 
 from .get import autozi_df, positive_control_df, zi_test_df
+
+if TYPE_CHECKING:
+    from .data import LoadedDataset
 
 __all__ = [
     "answer",
@@ -250,13 +255,13 @@ def positive_control_report(summary: pd.DataFrame):
 
 def lesson_summary(
     adata: AnnData,
-    loaded,
+    loaded: LoadedDataset,
     comparison: pd.DataFrame,
     *,
-    settings: dict,
-    model=None,
+    settings: dict[str, Any],
+    model: Any = None,
     control: AnnData | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """What the main lesson's ``summary.json`` records: data, settings, device, versions, answer.
 
     Parameters

@@ -67,11 +67,11 @@ output_dir = "results"
 # %% [markdown]
 # **Advanced settings.** Leave the next cell as it is for the lesson. With your own data, it
 # says where the file keeps its raw counts (`counts_layer`, a layer name; `None`: the main
-# matrix), its cell types (`labels_key`) and batches (`batch_key`), both columns of
-# `adata.obs`, and where downloads go (`data_dir`). The rest sets how the models train: a
-# shorter `preset="fast"`, the number of passes over the cells and the learning rate
-# (`max_epochs`, `lr`; `None` keeps the preset's), and on what (`accelerator`: `"cpu"`,
-# `"gpu"`, or `"auto"` for a GPU when there is one; the README covers the other two).
+# matrix), its cell types (`labels_key`) and batches (`batch_key`), both columns of `adata.obs`,
+# and where downloads go (`data_dir`). The rest sets how the models train: a shorter
+# `preset="fast"`, the number of passes over the cells and the learning rate (the size of each
+# training step; `max_epochs`, `lr`; `None` keeps the preset's), and on what (`accelerator`:
+# `"cpu"`, `"gpu"`, or `"auto"` for a GPU when there is one; the README covers the other two).
 
 # %% tags=["parameters"]
 data_dir = "data"
@@ -165,8 +165,9 @@ print(
 # NB), and learns how plausible each value of $\delta_g$ is given the counts.
 #
 # Three settings shape that. `alpha_prior` and `beta_prior` describe what AUTOZI assumes
-# about $\delta_g$ before it sees any count (its *prior*, a Beta distribution): set equal, as
-# here, they favour neither side of 0.5. `minimal_dropout` is the smallest share of extra
+# about $\delta_g$ before it sees any count (its *prior*, a Beta distribution: a curve of how
+# plausible each value between 0 and 1 is): set equal, as here, they favour neither side of
+# 0.5. `minimal_dropout` is the smallest share of extra
 # zeros that the zero-inflated side of a gene may have, so that the two sides always differ.
 #
 # Training makes `max_epochs` passes over the cells. Every 20 passes a line shows the *loss*:
@@ -299,10 +300,11 @@ else:
 # The learned cell states are estimates, and a test that took them as exact could see a little
 # more evidence than there is. So the test checks itself before it calls anything, by a
 # *bootstrap*: it simulates counts like these cells' counts in which no gene is zero-inflated,
-# learns their cell states in the same way and tests them: whatever evidence it finds there beyond chance is
-# excess, and it discounts all evidence by that much. That is the second training below
-# ("calibration"). The check makes no assumption about how many genes are zero-inflated, so it
-# works as well when most of them are. Still, read a single call as a lead.
+# learns their cell states in the same way and tests them: whatever evidence it finds there
+# beyond chance is excess, and it discounts all evidence by that much. That is the second
+# training below ("calibration"). The run also keeps each cell's expected counts, for Figures 5
+# and 6, and prints its progress. The check makes no assumption about how many genes are
+# zero-inflated, so it works as well when most of them are. Still, read a single call as a lead.
 
 # %%
 azt.tl.zi_test(
@@ -436,14 +438,15 @@ follow.round(3)
 # zero inflation ourselves, and make it common: in a copy of the same counts,
 # `azt.positive_control` sets counts to zero in a third of the well-expressed genes that the ZI
 # test does not call. In half of them 30% of the cells' counts are set to zero, in the other
-# half a small share, a little above the excess the test estimated for the gene it called
-# (the box below gives both shares). The ZI test then runs on the copy, learning the cell
-# states anew, as on any new data; it reuses the self-check (the bootstrap) measured on the real
-# counts, `bootstrap=` below, since the copy holds the same cells. It should find most strongly
-# injected genes, some weakly injected ones, and call few others. With so many genes given extra
-# zeros, the test warns that zero inflation is common: here, we made it so. (The warning counts a
-# few fewer well-expressed genes than the answer box: the injected zeros pull some genes' mean
-# count below 1.)
+# half a small share, fixed in advance (the box below gives both shares); here it is a little
+# above the excess the test estimated for the gene it called. The ZI test then runs on the copy,
+# learning the cell states anew, as on any new data; it reuses the self-check (the bootstrap)
+# measured on the real counts, `bootstrap=` below, since the copy holds the same cells. It
+# should find most strongly injected genes, some weakly injected ones, and call few others. With
+# so many genes given extra zeros, the test warns that zero inflation is common: here, we made
+# it so. (The warning counts only the well-expressed genes, so fewer calls than the box, and a
+# few fewer such genes than the answer box: the injected zeros pull some genes' mean count below
+# 1.) This run skips the per-type test (`by_label=False`), which the control does not need.
 
 # %%
 candidates = adata.var_names[
@@ -477,7 +480,7 @@ else:
 # %% [markdown]
 # Figure 6 shows the injected zeros the way Figure 5 showed the real counts: for each size of
 # injection the gene with the strongest call, and the missed gene that was given the most extra
-# zeros.
+# zeros (among ties, the one with the weakest evidence).
 
 # %%
 if control is not None:

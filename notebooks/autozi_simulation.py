@@ -26,7 +26,8 @@
 #   calibrated probability, as section 4 below measures);
 # - **a likelihood-ratio test (LRT) with cell types**: per gene, negative binomial (NB) against
 #   zero-inflated NB (ZINB), with the library size and the annotated cell type describing each
-#   cell, q-value (as in the main lesson) below 0.05;
+#   cell (its *covariates*: known properties of each cell that the test takes into account),
+#   q-value (as in the main lesson) below 0.05;
 # - **the ZI test**: the same test, with each cell described by the state a negative-binomial
 #   scVI model learned for it, so that it asks for more zeros than the cell states explain;
 # - **both agree**: AUTOZI's rule and the ZI test at once.
@@ -37,17 +38,18 @@
 # This notebook shows it on three designs: counts with independent dropout, annotated cell
 # types that hide cell states, and bursty transcription.
 #
-# We report the true-positive rate (TPR, share of ZI genes found), the false-positive rate
-# (FPR, share of non-ZI genes wrongly called), precision (share of the calls that are right),
-# and ROC AUC (how well a score ranks ZI genes above the others, whatever the threshold; 1 is
-# perfect, 0.5 is chance). A rule without a score has no AUC (NaN in the tables).
+# We report the true-positive rate (TPR, share of ZI genes found), the false-positive rate (FPR,
+# share of non-ZI genes wrongly called), precision (share of the calls that are right), and ROC
+# AUC (the area under the receiver operating characteristic curve: how well a score ranks ZI
+# genes above the others, whatever the threshold; 1 is perfect, 0.5 is chance). A rule without a
+# score has no AUC (NaN in the tables).
 #
 # **Learning objectives.** By the end of this lesson you will be able to
 #
 # - explain why simulated data with a known answer is needed to judge a method that calls
 #   genes zero-inflated;
 # - read a true-positive rate, a false-positive rate and a ROC curve;
-# - say where AUTOZI's calls go wrong: most among lowly expressed genes, but not only there;
+# - say where AUTOZI's calls go wrong: among all but the most highly expressed genes;
 # - choose between ranking genes by a score and deciding with a test whose errors were measured;
 # - tell zeros that come from cell states apart from zero inflation.
 #
@@ -63,7 +65,8 @@
 # - `zi_share`: the share of its genes that are zero-inflated;
 # - `max_epochs`: AUTOZI's passes over the cells; `seeds`: one AUTOZI training per seed
 #   (with papermill, `-y "seeds: [0, 1]"`);
-# - `threshold`: AUTOZI's rule, $q(\delta_g < 0.5)$ above it; `fdr`: the tests' q-value cut-off;
+# - `threshold`: AUTOZI's rule, $q(\delta_g < 0.5)$ above it; `fdr`: the tests' q-value cut-off (the false
+#   discovery rate, the share of false calls among the calls, that they allow);
 # - `output_dir`: where the tables and figures are written.
 
 # %% tags=["learner-parameters"]
@@ -369,7 +372,8 @@ thresholds_to_try = [0.5, 0.7, 0.9, 0.95, 0.99]
 # %% [markdown] tags=["solution"]
 # **Solution.** Raising the threshold removes false calls, and from some point on true ones
 # too: read in the table where the FPR reaches 0.05 and how much of the TPR is left there. A
-# false call nine times as costly as a missed gene means a threshold of $9 / (1 + 9) = 0.9$.
+# false call nine times as costly as a missed gene would mean a threshold of $9 / (1 + 9) = 0.9$,
+# were $q$ calibrated; it is not, so read the table for what 0.9 actually gives.
 # Where a good threshold lies depends on the data and on how long AUTOZI trained (its
 # scores drift towards 1 as training goes on), so it cannot be fixed once and for all.
 # The ZI test keeps its FPR low without any tuning, which is why the main lesson uses its
@@ -391,7 +395,7 @@ pd.DataFrame(
 # - Only data with a known answer can tell how often a ZI call is right; on real data the
 #   share of genes called ZI says nothing about that.
 # - AUTOZI's score ranks zero-inflated genes well, but its default rule also calls many
-#   genes without zero inflation, most of all among lowly expressed genes.
+#   genes without zero inflation, among all but the most highly expressed genes.
 # - A test that knows only the annotated cell types reads zeros from hidden cell states as
 #   zero inflation. The ZI test describes each cell by the state a model learned, which keeps
 #   false calls rare on every design here: that is why the main lesson recommends it.

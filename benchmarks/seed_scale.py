@@ -455,7 +455,7 @@ def main() -> None:
             }
     if unit is not None and "lesson" in report:
         report["met"] = {
-            name: report[name]["units"] <= target for name, target in TARGETS.items() if name in report
+            part: report[part]["units"] <= target for part, target in TARGETS.items() if part in report
         }
     _write(report, folder / name)
 

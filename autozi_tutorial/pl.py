@@ -311,6 +311,13 @@ def _cell_dispersions(adata: AnnData, key: str, gene: int) -> np.ndarray:
     return np.asarray(settings["group_dispersions"], dtype=np.float64)[gene, groups]
 
 
+def _qvalue_text(qvalue: float) -> str:
+    """A q-value for a panel title: "not tested", "q-value < 0.001" or two significant digits."""
+    if np.isnan(qvalue):
+        return "not tested"
+    return "q-value < 0.001" if qvalue < 0.001 else f"q-value {qvalue:.2g}"
+
+
 @_styled
 def zero_diagnostic(
     adata: AnnData,
@@ -401,15 +408,8 @@ def zero_diagnostic(
         )
         row = table.iloc[g]
         verdict = "called" if row["call"] else "not called"
-        q = (
-            "not tested"
-            if np.isnan(row["qvalue"])
-            else "q-value < 0.001"
-            if row["qvalue"] < 0.001
-            else f"q-value {row['qvalue']:.2g}"
-        )
         note = f", {notes[gene]}" if notes.get(gene) else ""
-        ax.set_title(f"{gene}{note}\n{verdict} ({q})")
+        ax.set_title(f"{gene}{note}\n{verdict} ({_qvalue_text(row['qvalue'])})")
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("expected share of zeros")

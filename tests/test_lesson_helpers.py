@@ -298,3 +298,11 @@ def test_simulation_figures():
     texts = _texts(figure)
     assert texts.count("0: no false call") == 2 and "0.30" in texts and "0.02" in texts
     plt.close(figure)
+
+
+def test_panel_titles_give_q_values_readably():
+    from autozi_tutorial.pl import _qvalue_text
+
+    assert _qvalue_text(float("nan")) == "not tested"
+    assert _qvalue_text(4e-47) == "q-value < 0.001"
+    assert _qvalue_text(0.0068) == "q-value 0.0068"

@@ -19,9 +19,10 @@ from .progress import TrainingProgress
 
 #: The main lesson's model fits: AUTOZI per gene and per cell type (the preset's epochs), and
 #: the ZI test's cell-state model (:func:`autozi_tutorial.cell_states.training`'s epochs) on the
-#: counts, on its calibration's draws and on the positive control, which reuses the calibration.
+#: counts and on the positive control, and on the calibration's draws where the test runs its
+#: bootstrap (fewer genes than ``cell_states.MIN_GENES_HELD_OUT``; the control reuses it).
 AUTOZI_FITS = 2
-CELL_STATE_FITS = 3
+CELL_STATE_FITS = 2
 #: Epochs of the timed probe: the first, which includes start-up costs, is not counted.
 PROBE_EPOCHS = 3
 
@@ -58,7 +59,9 @@ class RunEstimate:
         )
 
 
-def lesson_fits(n_cells: int, autozi_epochs: int, by_label: bool = True) -> tuple[int, int]:
+def lesson_fits(
+    n_cells: int, autozi_epochs: int, by_label: bool = True, n_genes: int | None = None
+) -> tuple[int, int]:
     """The lesson's models and their epochs, added up, on ``n_cells`` cells.
 
     Parameters
@@ -69,6 +72,9 @@ def lesson_fits(n_cells: int, autozi_epochs: int, by_label: bool = True) -> tupl
         Epochs of each AUTOZI training.
     by_label
         Whether AUTOZI also runs per cell type (the data have cell types).
+    n_genes
+        Genes analysed: below ``cell_states.MIN_GENES_HELD_OUT`` the ZI test also trains on
+        its bootstrap's draws. None: enough genes.
 
     Returns
     -------
@@ -76,8 +82,9 @@ def lesson_fits(n_cells: int, autozi_epochs: int, by_label: bool = True) -> tupl
         Number of models, total epochs.
     """
     autozi = AUTOZI_FITS if by_label else AUTOZI_FITS - 1
+    states = CELL_STATE_FITS + int(n_genes is not None and cell_states.held_out_folds(n_genes) is None)
     state_epochs = int(cell_states.training(n_cells)["max_epochs"])
-    return autozi + CELL_STATE_FITS, autozi * autozi_epochs + CELL_STATE_FITS * state_epochs
+    return autozi + states, autozi * autozi_epochs + states * state_epochs
 
 
 def _random_states() -> tuple:
@@ -148,7 +155,7 @@ def estimate_run(
         scvi.settings.seed = seed
         _set_random_states(states)
     epochs = training_arguments(preset, max_epochs)["max_epochs"]
-    n_models, total = lesson_fits(adata.n_obs, epochs, by_label=labels_key is not None)
+    n_models, total = lesson_fits(adata.n_obs, epochs, by_label=labels_key is not None, n_genes=adata.n_vars)
     return RunEstimate(
         n_models=n_models, epochs=total, seconds_per_epoch=float(probe.seconds_per_epoch or 0.0)
     )

@@ -201,8 +201,9 @@ def score_simulated_genes(
     pandas.DataFrame
         Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob,
         autozi_call``, for each test (``lrt_types``: library size and cell types only;
-        ``zi_test``: the recommended call, calibrated; ``zi_test_raw``: the same run's
-        statistics with the boundary null's p-values, before calibration) ``<test>_qvalue,
+        ``zi_test``: the recommended call, as the tool calibrates it by default; ``zi_test_raw``:
+        the same run's statistics with the boundary null's p-values, the same unless a
+        calibration acted) ``<test>_qvalue,
         _score`` (-log10 p; 0 where the fit did not converge), ``_call, _converged``, and
         ``agreement_call`` (AUTOZI's rule and the ZI test at once).
     """

@@ -151,7 +151,8 @@ def calls(
 
     The test's evidence is -log10 of its q-value; genes above the dotted line are called by
     the test, genes right of the dashed line by AUTOZI's rule. The test's calls (smallest q
-    first) and, when the test calls none, AUTOZI's top genes are named. The legend lists only
+    first) are named or, when the test calls none, its strongest candidate (AUTOZI's top genes
+    would all sit at the bottom right, their names on top of each other). The legend lists only
     the groups that hold genes, and the figure says how many genes sit at the bottom line (a
     q-value near 1: no sign of extra zeros), where their points overlap.
 
@@ -198,8 +199,10 @@ def calls(
     named = data[test["call"]].nsmallest(n_named, "q")
     notes = []
     if named.empty:
-        named = data.nlargest(min(n_named, 5), "x")
-        notes.append(f"The ZI test calls no gene (no q-value below {fdr:g}); named: AUTOZI's top genes.")
+        named = data.nsmallest(1, "q")
+        notes.append(
+            f"The ZI test calls no gene (no q-value below {fdr:g});\nnamed: its strongest candidate."
+        )
     for row in named.itertuples():
         ax.annotate(row.gene, (row.x, row.y), fontsize=10, xytext=(4, 3), textcoords="offset points")
     bottom = int((evidence < 0.05).sum())
@@ -209,7 +212,11 @@ def calls(
             "no sign of extra zeros once their cells' states are known)."
         )
     if notes:
-        ax.text(0.02, 0.97, "\n".join(notes), transform=ax.transAxes, va="top", fontsize=10)
+        # On a white box: the threshold lines run through the corner the notes sit in.
+        box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.9}
+        ax.text(
+            0.02, 0.97, "\n".join(notes), transform=ax.transAxes, va="top", fontsize=10, bbox=box, zorder=5
+        )
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(bottom=-0.05, top=max(float(evidence.max()) * 1.15, -np.log10(fdr) * 2.5))
     ax.set_xlabel(f"AUTOZI's score q(δ < 0.5)   (dashed: threshold {threshold:g})")

@@ -1,9 +1,8 @@
 """The main lesson's boxes of results, written in plain words from the run's own numbers.
 
 Each function reads the results the tools left on an AnnData (or a table of them) and returns
-Markdown that a notebook shows as it is (:class:`IPython.display.Markdown`): the test's
-self-check, the positive control's outcome, and the answer box. No number in them is typed:
-each is read from the run.
+Markdown that a notebook shows as it is (:class:`IPython.display.Markdown`): the positive
+control's outcome and the answer box. No number in them is typed: each is read from the run.
 """
 
 from __future__ import annotations
@@ -24,8 +23,6 @@ __all__ = [
     "lesson_summary",
     "positive_control_report",
     "positive_control_text",
-    "self_check",
-    "self_check_text",
 ]
 
 
@@ -37,39 +34,6 @@ def _markdown(text: str):
 
 def _quote(lines: list[str]) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in lines)
-
-
-def self_check_text(adata: AnnData, key: str = "zi_test") -> str:
-    """The ZI test's self-check (its calibration) in one sentence.
-
-    Parameters
-    ----------
-    adata
-        Results of :func:`autozi_tutorial.tl.zi_test` with its default calibration.
-
-    key
-        The test's ``key_added``.
-
-    Returns
-    -------
-    str
-        What the test measured on counts simulated without zero inflation, and what it did
-        with it.
-    """
-    calibration = adata.uns[key].get("calibration", {})
-    factor = calibration.get("inflation")
-    if factor is None:
-        return "Self-check: skipped (calibration='none'); the evidence is taken as it is."
-    acted = calibration.get("acted", "none") != "none"
-    return (
-        "Self-check: on counts simulated from these cells without any zero inflation, the genes' "
-        f"evidence for extra zeros was {factor:.2f} times what chance alone gives; "
-        + (
-            f"every gene's evidence is therefore divided by {factor:.2f}."
-            if acted
-            else "nothing needs discounting."
-        )
-    )
 
 
 def positive_control_text(summary: pd.DataFrame) -> str:
@@ -172,8 +136,9 @@ def answer_text(
     lines.append("")
     if called.empty:
         lines.append(
-            "**No gene has more zeros than its cells' states explain.** The extra zeros that "
-            "coarser descriptions of the cells see belong to cell states."
+            "**No gene has more zeros than its cells' states explain, as far as the test can see** "
+            "(the positive control shows how far). The extra zeros that coarser descriptions of "
+            "the cells see belong to cell states."
         )
     else:
         named = called.head(10)
@@ -221,22 +186,6 @@ def answer(
     )
 
 
-def self_check(adata: AnnData, key: str = "zi_test"):
-    """:func:`self_check_text` as Markdown that a notebook shows.
-
-    Parameters
-    ----------
-    adata, key
-        As for :func:`self_check_text`.
-
-    Returns
-    -------
-    IPython.display.Markdown
-        The sentence.
-    """
-    return _markdown(self_check_text(adata, key))
-
-
 def positive_control_report(summary: pd.DataFrame):
     """:func:`positive_control_text` as Markdown that a notebook shows.
 
@@ -259,6 +208,7 @@ def lesson_summary(
     comparison: pd.DataFrame,
     *,
     settings: dict[str, Any],
+    training: dict[str, Any] | None = None,
     model: Any = None,
     control: AnnData | None = None,
 ) -> dict[str, Any]:
@@ -273,7 +223,10 @@ def lesson_summary(
     comparison
         :func:`~autozi_tutorial.descriptions.compare_descriptions`'s table.
     settings
-        The run's settings to record as they are (threshold, cut-off, seed, training).
+        The run's settings to record as they are (threshold, cut-off, seed, preset).
+    training
+        The arguments AUTOZI was trained with (``model.train``'s); their ``max_epochs`` and
+        learning rate (``plan_kwargs["lr"]``) are recorded. None records neither.
     model
         The trained AUTOZI model, for the device it trained on; None records none.
     control
@@ -283,7 +236,8 @@ def lesson_summary(
     -------
     dict
         JSON-ready: ``dataset``, ``dataset_reason``, ``n_cells``, ``n_genes``, ``labels_key``,
-        ``batch_key``, the ``settings``, ``device`` and ``device_name``, ``package_versions``,
+        ``batch_key``, the ``settings``, ``max_epochs`` and ``lr``, ``device`` and
+        ``device_name``, ``package_versions``,
         ``autozi_called``, ``zi_test_called``, ``zi_test_best_qvalue``,
         ``calls_by_description`` and ``positive_control`` (the genes injected and, per size of
         injection, its genes and calls; None without a control).
@@ -308,6 +262,8 @@ def lesson_summary(
         "labels_key": loaded.labels_key,
         "batch_key": loaded.batch_key,
         **settings,
+        "max_epochs": None if training is None else training.get("max_epochs"),
+        "lr": None if training is None else training.get("plan_kwargs", {}).get("lr"),
         **device,
         "package_versions": package_versions(),
         "autozi_called": int(var["autozi_call"].sum()),

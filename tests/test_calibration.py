@@ -113,10 +113,46 @@ def test_given_means_are_not_recalibrated(counts_adata):
 
 @pytest.fixture(scope="module")
 def calibrated():
-    """The tool, calibrated, on null counts: 1,000 cells x 300 genes in 3 types, no zero inflation."""
+    """The tool with its bootstrap on null counts: 1,000 cells x 300 genes in 3 types, no zero inflation."""
     adata = azt.simulate_nb(n_cells=1_000, n_genes=300, zi_share=0.0, seed=3)
-    azt.tl.zi_test(adata, layer="counts", labels_key="cell_type", accelerator="cpu", random_state=0)
+    azt.tl.zi_test(
+        adata,
+        layer="counts",
+        labels_key="cell_type",
+        calibration="bootstrap",
+        accelerator="cpu",
+        random_state=0,
+    )
     return adata
+
+
+@pytest.mark.parametrize(("min_genes", "method", "trainings"), [(10, "none", 1), (1_000, "bootstrap", 2)])
+def test_the_default_calibration_follows_the_cell_state_model(
+    counts_adata, monkeypatch, min_genes, method, trainings
+):
+    """Genes held out from the encoder: the statistics as they are, one training. Too few genes
+    to hold any out (30 here, against the threshold): the bootstrap, a second training."""
+    fits, real_fit = [], cell_states.fit
+
+    def counted_fit(*args, **kwargs):
+        fits.append(1)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(cell_states, "fit", counted_fit)
+    monkeypatch.setattr(cell_states, "MIN_GENES_HELD_OUT", min_genes)
+    monkeypatch.setitem(cell_states.TRAINING, "max_epochs", 2)
+    result = azt.tl.zi_test(counts_adata, layer="counts", copy=True, accelerator="cpu")
+    assert len(fits) == trainings
+    assert result.uns["zi_test"]["params"]["calibration"] == method
+    assert result.uns["zi_test"]["cell_state_model"]["held_out_folds"] == (2 if method == "none" else 0)
+    if method == "bootstrap":
+        return
+    assert set(result.uns["zi_test"]["calibration"]) == {"method", "called_share"}
+    table = azt.get.zi_test_df(result)
+    converged = table["converged"].to_numpy()
+    np.testing.assert_array_equal(
+        table["pvalue"][converged], boundary_lrt_pvalue(table["statistic"].to_numpy()[converged])
+    )
 
 
 def test_the_tool_divides_the_statistics_by_the_bootstraps_factors(calibrated):
@@ -180,9 +216,12 @@ def test_common_zero_inflation_is_said_in_plain_words():
     ("kwargs", "message"),
     [
         ({"bootstrap": {"inflation": 1.2}, "calibration": "none"}, "does not use"),
-        ({"bootstrap": {"inflation": 0.5}}, "at least 1"),
-        ({"bootstrap": {"inflation": 1.2}, "labels_key": "cell_type"}, "inflation_by_label"),
-        ({"bootstrap": 1.2}, "earlier run"),
+        ({"bootstrap": {"inflation": 0.5}, "calibration": "bootstrap"}, "at least 1"),
+        (
+            {"bootstrap": {"inflation": 1.2}, "labels_key": "cell_type", "calibration": "bootstrap"},
+            "inflation_by_label",
+        ),
+        ({"bootstrap": 1.2, "calibration": "bootstrap"}, "earlier run"),
     ],
 )
 def test_a_reused_bootstrap_is_checked_before_training(counts_adata, monkeypatch, kwargs, message):
@@ -206,7 +245,13 @@ def test_a_reused_bootstrap_saves_the_second_training(calibrated, monkeypatch):
     monkeypatch.setitem(cell_states.TRAINING, "max_epochs", 2)
     bootstrap = calibrated.uns["zi_test"]["calibration"]["bootstrap"]
     again = azt.tl.zi_test(
-        calibrated, layer="counts", labels_key="cell_type", bootstrap=bootstrap, copy=True, accelerator="cpu"
+        calibrated,
+        layer="counts",
+        labels_key="cell_type",
+        calibration="bootstrap",
+        bootstrap=bootstrap,
+        copy=True,
+        accelerator="cpu",
     )
     assert len(fits) == 1
     settings = again.uns["zi_test"]["calibration"]

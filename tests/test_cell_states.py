@@ -18,19 +18,113 @@ def trained():
     before = counts_adata.copy()
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(cell_states.TRAINING, "max_epochs", 5)
+        # 30 genes: below the threshold, so lowered for the held-out folds to be tested.
+        patch.setattr(cell_states, "MIN_GENES_HELD_OUT", 10)
         model = fit(counts_adata, layer="counts", accelerator="cpu")
     assert list(counts_adata.obs.columns) == list(before.obs.columns)  # the input is not touched
     return counts_adata, model
 
 
-def test_offsets_are_the_models_nb_means(trained):
+def test_offsets_are_the_models_nb_means_fold_by_fold(trained):
+    """Each gene's means come from the pass that hid its fold; each pass's means add up to the library."""
+    import scvi
+
     adata, model = trained
+    module = model.module
+    assert isinstance(module, cell_states._HeldOutFoldsVAE) and module.n_folds == cell_states.HELD_OUT_FOLDS
+    library = np.asarray(adata.layers["counts"].sum(axis=1)).ravel()
+    scvi.settings.seed = 7
+    passes = []
+    for fold in range(module.n_folds):
+        module.held_out_fold = fold
+        passes.append(cell_states._log_means(model, None, 3))
+        # scVI scales its normalized expression by the observed library size, over every gene.
+        np.testing.assert_allclose(np.exp(passes[-1]).sum(axis=1), library, rtol=1e-4)
+    module.held_out_fold = None
+    scvi.settings.seed = 7
     offsets = log_means(model, n_samples=3)
     assert offsets.shape == adata.shape and offsets.dtype == np.float64 and np.isfinite(offsets).all()
-    # scVI scales its normalized expression by the observed library size: the means add up to it.
-    library = np.asarray(adata.layers["counts"].sum(axis=1)).ravel()
-    np.testing.assert_allclose(np.exp(offsets).sum(axis=1), library, rtol=1e-4)
-    assert model.module.gene_likelihood == "nb"
+    folds = module.gene_folds.numpy()
+    for fold, means in enumerate(passes):
+        np.testing.assert_array_equal(offsets[:, folds == fold], means[:, folds == fold])
+    assert module.held_out_fold is None and model.module.gene_likelihood == "nb"
+
+
+def test_a_genes_means_never_see_its_own_counts(trained):
+    """Shuffling a fold's counts within each cell (totals kept) leaves that fold's means as they were."""
+    import scvi
+
+    _, model = trained
+    folds = model.module.gene_folds.numpy()
+    counts = np.asarray(model.adata.X.todense() if hasattr(model.adata.X, "todense") else model.adata.X)
+    shuffled = counts.copy()
+    hidden = np.flatnonzero(folds == 0)
+    shuffled[:, hidden] = counts[:, hidden[::-1]]
+    other = model.adata.copy()
+    other.X = shuffled
+    means = {}
+    for name, data in (("as_they_are", model.adata), ("shuffled", other)):
+        scvi.settings.seed = 3
+        means[name] = log_means(model, data, n_samples=2)
+    np.testing.assert_allclose(
+        means["shuffled"][:, folds == 0], means["as_they_are"][:, folds == 0], rtol=1e-5
+    )
+    # The other fold's means are inferred from the shuffled genes: they move.
+    assert np.abs(means["shuffled"][:, folds == 1] - means["as_they_are"][:, folds == 1]).max() > 1e-3
+
+
+def test_training_hides_one_fold_from_each_cell(trained):
+    """What the encoder reads: in training one whole fold per cell is zero, in the means the chosen one."""
+    adata, model = trained
+    module, seen = model.module, []
+    folds = module.gene_folds
+    x = (
+        torch.as_tensor(
+            np.asarray(
+                adata.layers["counts"][:64].todense()
+                if hasattr(adata.layers["counts"], "todense")
+                else adata.layers["counts"][:64]
+            ),
+            dtype=torch.float32,
+        )
+        + 1.0
+    )
+    batch = torch.zeros((64, 1), dtype=torch.long)
+    handle = module.z_encoder.register_forward_pre_hook(lambda _, args: seen.append(args[0].detach()))
+    try:
+        module.train()
+        module._regular_inference(x, batch)
+        module.eval()
+        module.held_out_fold = 1
+        module._regular_inference(x, batch)
+    finally:
+        module.held_out_fold = None
+        module.eval()
+        handle.remove()
+    training, means = seen
+    zero_folds = torch.stack(
+        [(training[:, folds == fold] == 0).all(dim=1) for fold in range(module.n_folds)], 1
+    )
+    assert (zero_folds.sum(dim=1) == 1).all() and zero_folds.any(
+        dim=0
+    ).all()  # one fold each, every fold used
+    assert (means[:, folds == 1] == 0).all() and (means[:, folds == 0] > 0).all()
+
+
+def test_folds_are_held_out_from_enough_genes_only(counts_adata, monkeypatch):
+    """Below the threshold the encoder reads every gene, as the model before version 0.3.0 did."""
+    assert cell_states.held_out_folds(cell_states.MIN_GENES_HELD_OUT) == cell_states.HELD_OUT_FOLDS == 2
+    assert cell_states.held_out_folds(cell_states.MIN_GENES_HELD_OUT - 1) is None
+    monkeypatch.setitem(cell_states.TRAINING, "max_epochs", 1)
+    model = fit(counts_adata, layer="counts", accelerator="cpu")  # 30 genes
+    assert type(model) is cell_states.CellStateModel and not isinstance(
+        model.module, cell_states._HeldOutFoldsVAE
+    )
+
+
+def test_gene_folds_deal_the_genes_by_expression():
+    np.testing.assert_array_equal(cell_states.gene_folds(np.array([5.0, 1.0, 3.0, 2.0]), 2), [0, 1, 1, 0])
+    np.testing.assert_array_equal(np.bincount(cell_states.gene_folds(np.arange(10.0), 3)), [4, 3, 3])
 
 
 def test_offsets_feed_the_test(trained):
@@ -51,7 +145,7 @@ def test_offsets_in_blocks_of_cells(trained, monkeypatch):
     for block in (100_000, 128):
         monkeypatch.setattr(cell_states, "LOG_MEANS_BLOCK_CELLS", block)
         scvi.settings.seed = 7
-        offsets[block] = log_means(model, n_samples=3)
+        offsets[block] = cell_states._log_means(model, None, 3)
     np.testing.assert_array_equal(offsets[100_000], np.log(direct.astype(np.float64)))
     assert adata.n_obs > 128  # two blocks: the first block's draws are the single call's
     np.testing.assert_array_equal(offsets[128][:128], offsets[100_000][:128])
@@ -148,3 +242,22 @@ def test_progress_lines_show_each_epochs_loss(counts_adata, capsys):
     ]
     history = [round(float(value), 1) for value in model.history["elbo_train"].iloc[:, 0]]
     assert losses == history and len(losses) == 2
+
+
+def test_the_prose_quotes_the_held_out_threshold():
+    """The lesson, README, design page, benchmarks and changelog give the package's threshold."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    threshold = cell_states.MIN_GENES_HELD_OUT
+    quotes = {
+        "notebooks/autozi_pbmc.py": f"With fewer than {threshold} genes",
+        "README.md": f"From {threshold} genes up",
+        "docs/contributing.md": f"Below {threshold} genes",
+        "benchmarks/README.md": f"Below {threshold}\ngenes",
+        "CHANGELOG.md": f"from {threshold} genes up",
+        "autozi_tutorial/tl/_zi_test.py": f"From {threshold} genes up",
+    }
+    for path, quote in quotes.items():
+        text = " ".join((root / path).read_text().replace("#", " ").split())
+        assert " ".join(quote.split()) in text, f"{path} should say {quote!r}"

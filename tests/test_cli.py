@@ -189,7 +189,7 @@ def test_check_for_real(tmp_path):
     assert f"NOTE  the seed's PBMC data is not cached in {empty}/" in out
     assert "check: epoch 3/3" in out and "OK    AUTOZI trained 3 epochs" in out
     fits = estimate.AUTOZI_FITS + estimate.CELL_STATE_FITS
-    assert fits == 5 and f"rough time for the lesson's {fits} model fits" in out
+    assert fits == 4 and f"rough time for the lesson's {fits} model fits" in out
 
 
 def test_check_reports_what_to_fix(monkeypatch, capsys, tmp_path):

@@ -7,15 +7,16 @@ from autozi_tutorial.estimate import CELL_STATE_FITS, RunEstimate, estimate_run,
 
 
 @pytest.mark.parametrize(
-    ("n_cells", "by_label", "expected"),
+    ("n_cells", "by_label", "n_genes", "expected"),
     [
-        (700, True, (5, 2 * 200 + 3 * 200)),
-        (12_039, True, (5, 2 * 200 + 3 * 50)),
-        (700, False, (4, 200 + 3 * 200)),
+        (700, True, 765, (4, 2 * 200 + 2 * 200)),
+        (12_039, True, None, (4, 2 * 200 + 2 * 50)),
+        (700, False, 1_000, (3, 200 + 2 * 200)),
+        (700, True, 300, (5, 2 * 200 + 3 * 200)),  # few genes: the bootstrap's training too
     ],
 )
-def test_the_lessons_fits_follow_the_cell_state_models_epochs(n_cells, by_label, expected):
-    assert lesson_fits(n_cells, 200, by_label=by_label) == expected
+def test_the_lessons_fits_follow_the_cell_state_models_epochs(n_cells, by_label, n_genes, expected):
+    assert lesson_fits(n_cells, 200, by_label=by_label, n_genes=n_genes) == expected
     assert CELL_STATE_FITS * cell_states.training(n_cells)["max_epochs"] <= expected[1]
 
 
@@ -29,8 +30,9 @@ def test_the_sentence_says_models_and_minutes():
 def test_the_probe_times_the_data_quietly(counts_adata, capsys):
     before = counts_adata.copy()
     estimate = estimate_run(counts_adata, layer="counts", labels_key="cell_type", accelerator="cpu")
+    # 30 genes: the ZI test also trains on its bootstrap's draws (five models, not four).
     assert estimate.n_models == 5 and estimate.seconds_per_epoch > 0
-    assert estimate.epochs == lesson_fits(counts_adata.n_obs, 200)[1]
+    assert estimate.epochs == lesson_fits(counts_adata.n_obs, 200, n_genes=counts_adata.n_vars)[1]
     assert "epoch" not in capsys.readouterr().out  # the probe's progress lines are not printed
     assert (counts_adata.layers["counts"] != before.layers["counts"]).nnz == 0
 

@@ -66,20 +66,6 @@ def test_figures_are_numbered_in_order_and_kept(monkeypatch):
     assert isinstance(figures, dict) and lesson_figures.LessonFigures is azt.LessonFigures
 
 
-def test_self_check_in_words():
-    adata = _results()
-    adata.uns["zi_test"]["calibration"] = {"inflation": 1.0, "acted": "none"}
-    assert reports.self_check_text(adata).endswith(
-        "1.00 times what chance alone gives; nothing needs discounting."
-    )
-    adata.uns["zi_test"]["calibration"] = {"inflation": 1.234, "acted": "bootstrap"}
-    text = reports.self_check_text(adata)
-    assert "1.23 times" in text and text.endswith("divided by 1.23.")
-    assert azt.self_check(adata).data == text
-    adata.uns["zi_test"]["calibration"] = {}
-    assert "skipped" in reports.self_check_text(adata)
-
-
 def test_positive_control_text():
     summary = pd.DataFrame(
         {"genes": [28, 27, 710], "called": [25, 13, 2], "extra_zeros_injected": ["30%", "6%-10%", "0%"]},
@@ -152,7 +138,10 @@ def test_lesson_summary_records_the_answer_and_the_control():
     genes = list(adata.var_names[~adata.var["zi_test_call"]][:6])
     control = azt.positive_control(adata, genes, random_state=0)
     azt.tl.zi_test(control, layer="counts", cell_state_means="library_size")
-    summary = azt.lesson_summary(adata, loaded, comparison, settings={"threshold": 0.5}, control=control)
+    training = azt.training_arguments("default", None, None)
+    summary = azt.lesson_summary(
+        adata, loaded, comparison, settings={"threshold": 0.5}, training=training, control=control
+    )
     assert json.loads(json.dumps(summary)) == summary  # JSON-ready as it is
     assert summary["zi_test_called"] == list(adata.var_names[adata.var["zi_test_call"]])
     assert summary["autozi_called"] == int(adata.var["autozi_call"].sum())
@@ -161,10 +150,12 @@ def test_lesson_summary_records_the_answer_and_the_control():
         zip(comparison["cells described by"], comparison["genes called"], strict=True)
     )
     assert summary["threshold"] == 0.5 and summary["device"] is None
+    assert (summary["max_epochs"], summary["lr"]) == (training["max_epochs"], training["plan_kwargs"]["lr"])
     found = azt.get.positive_control_df(control)
     assert summary["positive_control"]["strong_called"] == found.at["strong", "called"]
     assert set(summary["positive_control"]["genes_injected"]) <= set(genes)
-    assert azt.lesson_summary(adata, loaded, comparison, settings={})["positive_control"] is None
+    bare = azt.lesson_summary(adata, loaded, comparison, settings={})
+    assert bare["positive_control"] is None and bare["lr"] is None
 
 
 def test_the_answer_box_reconciles_a_call_found_in_no_cell_type():
@@ -180,8 +171,9 @@ def test_the_answer_box_reconciles_a_call_found_in_no_cell_type():
     assert "**1 gene keeps more zeros than the cells' states explain: gene3**" in text
     assert "gene3 5%" in text
     adata.var["zi_test_call"] = False
-    assert "**No gene has more zeros than its cells' states explain.**" in reports.answer_text(
-        adata, comparison, dataset="toy"
+    assert (
+        "**No gene has more zeros than its cells' states explain, as far as the test can see**"
+        in reports.answer_text(adata, comparison, dataset="toy")
     )
 
 
@@ -217,6 +209,13 @@ def test_calls_names_only_groups_with_genes_and_the_pile_at_the_bottom():
     assert all(not label.endswith("(0)") for label in legend)
     bottom = int((-np.log10(adata.var["zi_test_qvalue"].clip(lower=1e-300)).fillna(0) < 0.05).sum())
     assert f"{bottom} of 30 genes lie on the bottom line" in _texts(figure)
+    plt.close(figure)
+    # Without a call, one gene is named, the strongest candidate: names never pile up.
+    adata.var["zi_test_call"] = False
+    figure = azt.pl.calls(adata)
+    named = [text for text in _texts(figure).split("\n") if text in set(adata.var_names)]
+    assert named == [adata.var["zi_test_qvalue"].idxmin()]
+    assert "named: its strongest candidate" in _texts(figure)
     plt.close(figure)
 
 

@@ -113,13 +113,15 @@ def test_committed_figures_are_numbered_and_captioned_under_them(source):
 
 
 #: Numbers a lesson's text may state that its run does not print, and why: the main lesson's
-#: reading of the -log10 axis (0.01 -> 2, 0.05 -> 1.3), a citation's year and the workshop's
-#: length (checked against the schedule); the simulation lesson's targets and exercise
+#: reading of the -log10 axis (0.01 -> 2, 0.05 -> 1.3), the q-value cut-off as a share (5%),
+#: a citation's year, the workshop's length (checked against the schedule) and the genes needed
+#: to hold half out (checked against the package in test_cell_states.py); the simulation
+#: lesson's targets and exercise
 #: thresholds (settings), the AutoZI paper's design (50 genes, 12,000 cells, dropout 0.1) and
 #: its section numbers.
 TYPED = {
-    "autozi_pbmc": {"0.01", "1.3", "2019", "90"},
-    "autozi_simulation": {"0.05", "0.1", "0.5", "0.7", "0.9", "12,000", "12000", "50", "8"},
+    "autozi_pbmc": {"0.01", "1.3", "2019", "90", "500", "5%"},
+    "autozi_simulation": {"0.05", "0.1", "0.5", "0.7", "0.9", "12,000", "12000", "50", "8", "500"},
 }
 
 

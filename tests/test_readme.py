@@ -130,8 +130,11 @@ def test_the_answer_quotes_the_executed_lesson():
     # The ZI test's own calls: how many, which, and the size of their excess.
     flat = " ".join(outputs.split())
     test_calls = re.search(r"The ZI test calls \*\*(\d+)\*\*", flat)
-    words = {1: "one gene", 2: "two genes", 3: "three genes"}
+    words = {0: "no gene", 1: "one gene", 2: "two genes", 3: "three genes"}
     n_called = int(test_calls[1])
     assert f"calls {words.get(n_called, f'{n_called} genes')} of {genes[2]}" in answer
+    best = re.search(r"its best q-value is (\S+) \((\S+)\)", flat)
+    if n_called == 0:
+        assert f"its strongest candidate, {best[2]}, has a q-value of {best[1]}" in answer
     for gene, share in re.findall(r"(\S+) (\d+%)\)\. Worth a closer look", flat):
         assert f"{gene}, with about {share} extra zeros" in answer

@@ -81,6 +81,8 @@ def test_results_land_on_the_anndata(hidden):
     assert settings["params"]["labels_key"] == "cell_type" and settings["params"]["fdr"] == 0.05
     model = settings["cell_state_model"]
     assert model["n_latent"] == cell_states.model_settings(hidden.n_vars)["n_latent"]
+    # 160 genes: the encoder reads every gene, and the bootstrap calibrates (cell_states.held_out_folds).
+    assert model["held_out_folds"] == 0 and settings["params"]["calibration"] == "bootstrap"
     expected = cell_states.training(hidden.n_obs)
     assert {key: model[key] for key in expected} == expected
     assert model["device"] == "cpu" and settings["versions"]["scvi-tools"]

@@ -1,11 +1,17 @@
-"""The ZI test's calibration: a parametric bootstrap of the whole pipeline.
+"""The ZI test's optional calibration: a parametric bootstrap of the whole pipeline.
 
-The test treats the learned cell-state means as known, although they are estimates from a
-model that saw the tested gene's own counts. Its statistic is therefore larger, for genes
-without zero inflation, than the boundary null 0.5 chi2(0) + 0.5 chi2(1) says
-(``benchmarks/zi_common.py`` measures how much larger, design by design).
+The test treats the learned cell-state means as known, although they are estimates. Up to
+version 0.2.0 the cell-state model's encoder read the tested gene's own counts, so the means
+had learned part of its zeros and the statistics of genes without zero inflation were larger
+than the boundary null 0.5 chi2(0) + 0.5 chi2(1) says, the more so the more genes were
+zero-inflated. Version 0.2.0 calibrated by default with the bootstrap below; since version
+0.3.0 the encoder never reads the tested gene (:mod:`autozi_tutorial.cell_states`), the
+bootstrap finds little or nothing left to discount on any design measured
+(``benchmarks/zi_common.py``), and it runs only where the encoder still reads every gene
+(fewer than ``cell_states.MIN_GENES_HELD_OUT`` genes) or when asked for
+(``tl.zi_test(calibration="bootstrap")``).
 
-The bootstrap measures that excess on data where the answer is known. New counts are drawn
+The bootstrap measures the excess on data where the answer is known. New counts are drawn
 from the test's own fitted negative binomial (every cell's mean and its group's dispersion),
 so no gene is zero-inflated in them; the whole pipeline, the cell-state model included, runs
 on the draws; the statistic's 95th percentile over the draws' well-expressed genes, divided by
@@ -14,24 +20,14 @@ by less than 1) before their p-values are computed, in the spirit of genomic con
 per-type test gets its own factor from the same draws, read off the gene x type pairs. One
 draw costs one more training of the cell-state model.
 
-How it was chosen (``benchmarks/README.md``, "Calibration of the ZI test"). The test used to
-divide by the larger of this factor and an empirical null read off the real genes, which
-assumes that most genes are not zero-inflated; where zero inflation was common, that factor
-grew with it and the test lost up to half of what it could find. The empirical null was
-dropped, and so were two replacements fitted only to the low statistics that zero-inflated
-genes rarely reach (too noisy, and weakly zero-inflated genes still reach them). Drawing
-instead from the fitted ZINB's negative-binomial part (each gene without its extra zeros)
-made the factor independent of the share of zero-inflated genes, but it then read no excess
-on negative-binomial designs where the real null genes had one, and false calls exceeded the
-target. Drawn from the NB fit, a zero-inflated gene comes out as an overdispersed NB and the
-factor grows with the share of such genes; on every design and data seed measured that cost
-little power, and the q-values kept their promise.
-
-What it assumes: that the pipeline's excess depends on the data through what the fitted NB
-reproduces, and that it scales the statistic. It can understate the excess of a particular
-dataset: its draws are new data, smoother than real means. The factor is read off one draw,
-with the sampling error of a 95th percentile of a few hundred genes.
-"""
+How it was chosen, and what it misses (``benchmarks/README.md``, "Calibration of the ZI
+test"). An empirical null read off the real genes assumes that most genes are not
+zero-inflated, and cost power where they were common; empirical nulls fitted only to the low
+statistics were too noisy; draws from the fitted ZINB's negative-binomial part read no excess
+where the real null genes had one. Drawn from the NB fit, the factor grew with the share of
+zero-inflated genes when the encoder read every gene. Its draws are smoother than real data:
+it can understate a particular dataset's excess, and reads it off one draw, with the sampling
+error of a 95th percentile of a few hundred genes."""
 
 from __future__ import annotations
 

@@ -21,7 +21,10 @@ from ._common import check_key_added, group_mean_counts, mean_counts, package_ve
 
 #: ``cell_state_means`` value for a test that knows each cell's library size only.
 LIBRARY_SIZE = "library_size"
-#: ``calibration`` values. ``"auto"``: ``"bootstrap"`` with learned cell states, else ``"none"``.
+#: ``calibration`` values. ``"auto"``: ``"none"`` where the cell-state model hides the tested
+#: gene from its encoder, which removes the excess the bootstrap measured at its source
+#: (``benchmarks/zi_common.py``); ``"bootstrap"`` where it cannot (learned cell states on fewer
+#: than ``cell_states.MIN_GENES_HELD_OUT`` genes).
 CALIBRATIONS = ("auto", "bootstrap", "none")
 #: Warn that zero inflation is common when at least this share of the well-expressed genes is
 #: called (``benchmarks/zi_common.py``: none of the designs without zero inflation, nor the
@@ -42,7 +45,7 @@ VAR_COLUMNS = (
 VARM_TABLES = ("pvalue", "qvalue", "call", "extra_zeros", "converged", "testable", "mean_count", "dispersion")
 
 
-def _calibration(calibration, cell_state_means) -> str:
+def _calibration(calibration, cell_state_means, n_genes: int) -> str:
     """The calibration the run uses (never ``"auto"``); a clear error for one it cannot use."""
     if calibration not in CALIBRATIONS:
         raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}.")
@@ -53,7 +56,8 @@ def _calibration(calibration, cell_state_means) -> str:
             "calibration='none' or 'auto'."
         )
     if calibration == "auto":
-        return "bootstrap" if cell_state_means is None else "none"
+        learned_from_every_gene = cell_state_means is None and cell_states.held_out_folds(n_genes) is None
+        return "bootstrap" if learned_from_every_gene else "none"
     return calibration
 
 
@@ -270,23 +274,30 @@ def zi_test(
     (:mod:`autozi_tutorial.cell_states`: one configuration, 200 epochs at learning rate 1e-3
     up to 3,000 cells and the same number of optimiser steps above, one latent dimension per 50
     genes from 3 to 10, as measured in ``benchmarks/evaluate_calls.py`` and
-    ``benchmarks/zi_common.py``). Its mean for every cell and gene is the offset of a
-    per-gene likelihood-ratio test of a negative binomial against a zero-inflated negative
-    binomial (:func:`autozi_tutorial.lrt.zinb_lrt`), with one log-mean per cell type, an
-    additive effect per batch, and one dispersion per cell type and batch. A gene is called
+    ``benchmarks/zi_common.py``). From 500 genes up its encoder never sees the gene whose
+    means it gives (the genes are split into two folds, and a gene's means come from the
+    states inferred from the other fold), so the states cannot learn a gene's own zeros. Its
+    mean for every cell and gene is the offset of a per-gene likelihood-ratio test of a
+    negative binomial against a zero-inflated negative binomial
+    (:func:`autozi_tutorial.lrt.zinb_lrt`), with one log-mean per cell type, an additive effect
+    per batch, and one dispersion per cell type and batch. A gene is called
     when its Benjamini-Hochberg q-value is below ``fdr``.
 
-    The test treats the learned cell-state means as known, which makes its statistics too
-    large for genes without zero inflation. By default its p-values are calibrated by a
-    parametric bootstrap of the whole pipeline (:mod:`autozi_tutorial.tl._calibration`):
+    The test takes the learned means as known. Means learned from the tested gene's own counts
+    would make its statistics too large for genes without zero inflation, the more so the more
+    genes are zero-inflated; learned without them, they leave the statistics as the null
+    expects, and the p-values are those of the statistics as they are. Measured on known
+    truth (``benchmarks/zi_common.py``, zero inflation rare and common), the calls keep their
+    false-discovery rate and find about what the same test finds with the true means; a
+    parametric bootstrap of the whole pipeline found little or nothing left to discount.
+    With fewer genes, where the encoder reads every gene, ``calibration="auto"`` runs that
+    bootstrap (:mod:`autozi_tutorial.tl._calibration`), as ``calibration="bootstrap"`` does:
     counts drawn from the fitted NB, in which no gene is zero-inflated, go through the
     cell-state model and the test again; how much larger than the null their statistics are,
     at the 95th percentile, is the inflation factor, and the real statistics are divided by it
-    before their p-values are computed (the per-type test by its own factor, from the same
-    draws). Nothing in it assumes that zero inflation is rare. It costs a second training of
-    the cell-state model, which a run on a copy of the same cells (a positive control) can
-    skip by reusing an earlier run's factors (``bootstrap``). ``benchmarks/README.md``
-    measures what it achieves.
+    (the per-type test by its own factor, from the same draws). It costs a second training,
+    which a run on a copy of the same cells (a positive control) can skip by reusing an
+    earlier run's factors (``bootstrap``).
 
     Parameters
     ----------
@@ -314,14 +325,14 @@ def zi_test(
         Also store the null (NB) fit's expected count per cell and gene in
         ``layers[f"{key_added}_means"]``, for :func:`autozi_tutorial.pl.zero_diagnostic`.
     calibration
-        ``"auto"`` (default): ``"bootstrap"`` when the cell states are learned, else
-        ``"none"``. ``"none"``: the boundary null's p-values as they are, too small for null
-        genes with learned cell states.
+        ``"auto"`` (default): ``"none"``, or ``"bootstrap"`` for cell states learned on fewer
+        than 500 genes. ``"none"``: the boundary null's p-values of the statistics as they
+        are. ``"bootstrap"``: divided first by the bootstrap's inflation factor (learned cell
+        states only; one more training of the cell-state model).
     bootstrap
         An earlier run's bootstrap factors, ``adata.uns[key_added]["calibration"]["bootstrap"]``,
         to reuse instead of drawing and training again: only for the same cells, for example
-        a copy with zeros injected (a positive control; on the lessons' PBMC counts the
-        factor is the same with and without them, ``benchmarks/README.md``).
+        a copy with zeros injected (a positive control), with ``calibration="bootstrap"``.
     accelerator
         Where the cell-state model trains and the test runs: ``"auto"`` (a GPU when there is
         one, or ``$AUTOZI_ACCELERATOR``), ``"cpu"``, ``"gpu"``.
@@ -346,7 +357,8 @@ def zi_test(
           ``_call``, ``_extra_zeros``, ``_converged``, ``_testable``, ``_mean_count``,
           ``_dispersion`` (geometric mean over batches): genes x cell types DataFrames; a gene
           without counts in a type is not testable there (NaN, not called);
-        - ``uns[key_added]``: ``params``, ``cell_state_model`` (settings and device),
+        - ``uns[key_added]``: ``params``, ``cell_state_model`` (settings, ``held_out_folds``,
+          0 where the encoder reads every gene, and device),
           ``dispersion_groups`` (:func:`autozi_tutorial.lrt.dispersion_groups`) and
           ``group_dispersions`` (genes x groups, the NB's theta),
           ``calibration`` (``method``; ``called_share``, the share of the genes with a mean
@@ -377,7 +389,7 @@ def zi_test(
     >>> azt.get.zi_test_df(adata).query("call")  # doctest: +SKIP
     """
     _check_inputs(adata, layer, labels_key, batch_key, fdr, cell_state_means, key_added, random_state)
-    calibration = _calibration(calibration, cell_state_means)
+    calibration = _calibration(calibration, cell_state_means, adata.n_vars)
     _check_bootstrap(bootstrap, calibration, labels_key is not None and by_label)
     target = adata.copy() if copy else adata
     state_model = None
@@ -391,6 +403,8 @@ def zi_test(
             **cell_states.model_settings(target.n_vars),
             **cell_states.training(target.n_obs),
             "n_samples": cell_states.N_SAMPLES,
+            # 0: the encoder reads every gene.
+            "held_out_folds": cell_states.held_out_folds(target.n_vars) or 0,
         }
     elif _is_library_size(cell_state_means):
         offsets = None

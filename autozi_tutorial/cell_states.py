@@ -18,7 +18,7 @@ inferred with its own fold hidden (:class:`_HeldOutFoldsVAE`). One training serv
 before version 0.3.0; ``benchmarks/README.md``, "Calibration of the ZI test") on data of 550
 to 1,050 genes. With few genes, half of them tell a cell's state less well: on 160 genes
 whose cell types hide sub-states, the held-out encoder called more marker genes falsely than
-the full one (``tests/test_zi_test.py``'s design). Below :data:`MIN_GENES_HELD_OUT` genes the
+the full one (``benchmarks/held_out_few_genes.py``). Below :data:`MIN_GENES_HELD_OUT` genes the
 encoder therefore sees every gene, as before, and ``tl.zi_test`` calibrates with its bootstrap
 (:func:`held_out_folds`).
 

@@ -310,10 +310,10 @@ def diagnostics(d, n_resamples: int = 200) -> dict:
 
 #: The calibrations compared: the tool's (none: the statistics as they are), the bootstrap
 #: drawn from the NB fit (``calibration="bootstrap"``, version 0.2.0's default), the same read
-#: only off the draws of the genes that the uncalibrated test does not call, version 0.1's
-#: (the larger of the bootstrap's and an empirical null), two empirical nulls fitted to the
-#: low statistics, and, as a reference no tool can have, the factor of the real null genes' own
-#: statistics.
+#: only off the draws of the genes that the uncalibrated test does not call, the one before
+#: 0.2.0's (commit de4fce5: the larger of the bootstrap's and an empirical null), two empirical
+#: nulls fitted to the low statistics, and, as a reference no tool can have, the factor of the
+#: real null genes' own statistics.
 RULES = (
     "zi_test",
     "bootstrap",

@@ -81,3 +81,12 @@ def test_prose_quotes_the_100000_cell_run():
     verdict = "within" if peak <= 8 else "above"
     assert f"peaked at {peak:.1f} GB, {verdict} the 8 GB allowed" in text
     assert minutes <= 30
+
+
+def test_folds_are_held_out_only_where_measured_better():
+    """The few-genes run behind cell_states.MIN_GENES_HELD_OUT: more false calls with folds held out."""
+    result = json.loads((BENCHMARKS / "held_out_few_genes.json").read_text())
+    held_out, every_gene = result["two_folds_held_out"], result["encoder_reads_every_gene"]
+    assert held_out["held_out_folds"] == 2 and every_gene["held_out_folds"] == 0
+    assert held_out["false_markers"] > every_gene["false_markers"]
+    assert every_gene["calibration"] == "bootstrap" and held_out["calibration"] == "none"

@@ -417,14 +417,14 @@ EVERY_GENE = "_fullencoder_"
 OTHER_FOLDS = re.compile(r"_folds(\d+)_seed")
 
 
-def _with_truth(runs: dict, variant: str = "") -> dict:
-    """The runs that are judged: known truth, the package's training (``variant``: those of
+def _with_truth(runs: dict, every_gene: bool = False) -> dict:
+    """The runs that are judged: known truth, the package's training (``every_gene``: those of
     :data:`EVERY_GENE` instead, named as the package's runs)."""
     chosen = {}
     for name, run in runs.items():
         if name.startswith(UNKNOWN_TRUTH) or FIXED_EPOCHS in name or OTHER_FOLDS.search(name):
             continue
-        if (EVERY_GENE in name) == bool(variant):
+        if (EVERY_GENE in name) == every_gene:
             chosen[name.replace(EVERY_GENE, "_")] = run
     return chosen
 
@@ -433,7 +433,7 @@ def summarise(runs: dict, seed: int) -> dict:
     """Per rule: the designs meeting every target, those failing and why, and the factor's move;
     ``zi_test_encoder_saw_every_gene``: the same for version 0.2.0 (its cell-state model and
     its default calibration, the bootstrap)."""
-    every_gene = _with_truth(runs, EVERY_GENE)
+    every_gene = _with_truth(runs, every_gene=True)
     runs, summary = _with_truth(runs), {}
     rules = [(rule, rule, runs) for rule in (*RULES, "by_type_zi_test")]
     if every_gene:
@@ -482,7 +482,7 @@ def markdown(result: dict) -> str:
         "| oracle TPR | met: zi_test, 0.2.0 |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    every_gene = _with_truth(runs, EVERY_GENE)
+    every_gene = _with_truth(runs, every_gene=True)
     for design, run in _with_truth(runs).items():
         oracle, before = run.get("oracle", {}).get("tpr"), every_gene.get(design)
         met = [

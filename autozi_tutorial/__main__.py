@@ -218,9 +218,10 @@ def _check_data(report: Report, data_dirs: Sequence[Path]) -> LoadedDataset | No
         if cache.is_file():
             report.ok(f"the seed's PBMC data is cached in {cache}")
         else:
+            where = "" if folder in default_data_dirs() else f" --data-dir {folder}"
             report.note(
-                f"the seed's PBMC data is not cached in {folder}/: run `python -m autozi_tutorial fetch` "
-                "while online; without it, dataset='auto' uses the offline pbmc68k data."
+                f"the seed's PBMC data is not cached in {folder}/: run `python -m autozi_tutorial "
+                f"fetch{where}` while online; without it, dataset='auto' uses the offline pbmc68k data."
             )
     return offline
 
@@ -263,8 +264,8 @@ def _check_training(report: Report, offline: LoadedDataset, epochs: int) -> None
         "seed's cells, preset='fast'": lesson_fits(PBMC_SHAPE[0], fast_epochs)[1] * per_epoch * scale / 60,
     }
     report.ok(
-        f"rough time for the lesson's {n_models} model fits on this machine, as "
-        "busy as it is now: "
+        f"rough time for the lesson's {n_models} model fits (training only) on this machine, "
+        "as busy as it is now: "
         + "; ".join(f"{where} ~{math.ceil(value)} min" for where, value in minutes.items())
     )
 
@@ -365,13 +366,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     data_help = (
         "folder for the seed's PBMC data (repeat for several); default: data, and data inside "
-        "notebooks/ and workshop/learner/ when run from the repository root (JupyterLab runs a "
-        "lesson in its own folder)"
+        "notebooks/ and workshop/learner/ where they hold lessons, when run from the repository "
+        "root (JupyterLab runs a lesson in its own folder)"
     )
-    check_parser = commands.add_parser("check", help="verify the environment, the data and a short training")
+    check_help = "verify the environment, the data and a short training"
+    check_parser = commands.add_parser(
+        "check",
+        help=check_help,
+        description=f"{check_help[0].upper()}{check_help[1:]}: one line per check, OK, NOTE (works, "
+        "but read it) or FIX (with the command that fixes it), then a rough time for the lesson's "
+        "model fits on this machine. Exit status 1 when anything needs fixing, 0 otherwise.",
+    )
     check_parser.add_argument("--data-dir", action="append", type=Path, help=data_help)
-    check_parser.add_argument("--epochs", type=int, default=CHECK_EPOCHS, help="epochs of the test fit")
-    fetch_parser = commands.add_parser("fetch", help="download and cache the seed's PBMC data")
+    check_parser.add_argument(
+        "--epochs", type=int, default=CHECK_EPOCHS, help="epochs of the short training (default: %(default)s)"
+    )
+    fetch_parser = commands.add_parser(
+        "fetch",
+        help="download and cache the seed's PBMC data",
+        description="Download the seed tutorial's 12,039 PBMCs once (network needed) and copy them "
+        "into every data folder.",
+    )
     fetch_parser.add_argument("--data-dir", action="append", type=Path, help=data_help)
     args = parser.parse_args(argv)
     data_dirs = args.data_dir or default_data_dirs()

@@ -16,9 +16,9 @@ hides one fold, drawn at random, from the encoder, and a gene's means come from 
 inferred with its own fold hidden (:class:`_HeldOutFoldsVAE`). One training serves every fold.
 ``benchmarks/zi_common.py`` measured it against the encoder that sees every gene (the model
 before version 0.3.0; ``benchmarks/README.md``, "Calibration of the ZI test") on data of 550
-to 1,050 genes. With few genes, half of them tell a cell's state less well: on 160 genes
-whose cell types hide sub-states, the held-out encoder called more marker genes falsely than
-the full one (``benchmarks/held_out_few_genes.py``). Below :data:`MIN_GENES_HELD_OUT` genes the
+to 1,050 genes. With few genes, half of them tell a cell's state less well: on 150 to 450
+genes whose cell types hide sub-states, the held-out encoder made more false calls than the
+full one at every size (``benchmarks/held_out_few_genes.py``). Below :data:`MIN_GENES_HELD_OUT` genes the
 encoder therefore sees every gene, as before, and ``tl.zi_test`` calibrates with its bootstrap
 (:func:`held_out_folds`).
 
@@ -35,9 +35,9 @@ import torch
 from anndata import AnnData
 from scvi.module import VAE
 from scvi.module._constants import MODULE_KEYS
-from scvi.train import TrainingPlan
 
 from .devices import resolve_accelerator
+from .training_plan import EpochLoggingPlan
 
 #: Latent dimensions of the cell-state model: one per this many genes, from 3 up to 10 (scVI's
 #: default). Measured when the encoder saw every gene, the tested gene's included (before
@@ -68,7 +68,8 @@ LOG_MEANS_BLOCK_CELLS = 128 * 128
 #: encoder sees every gene, the model before version 0.3.0 (``benchmarks/zi_common.py
 #: --encoder-sees-every-gene`` measures it).
 HELD_OUT_FOLDS: int | None = 2
-#: The fewest genes at which folds are held out (the smallest calibration design has 550).
+#: The fewest genes at which folds are held out: above the 450 of ``held_out_few_genes.py``'s largest
+#: design, below the 550 of the smallest calibration design.
 MIN_GENES_HELD_OUT = 500
 
 
@@ -80,38 +81,10 @@ def held_out_folds(n_genes: int) -> int | None:
     return HELD_OUT_FOLDS if n_genes >= MIN_GENES_HELD_OUT else None
 
 
-class _EpochLoggingPlan(TrainingPlan):
-    """scvi-tools' training plan without its logging at every step.
-
-    Lightning's bookkeeping of the loss and its parts, logged at every step, took about 30% of
-    each epoch of the cell-state model (``benchmarks/bench_cell_states.py``). Here the ELBO
-    is still accumulated at every step, but logged once per epoch, as ``elbo_train`` (what the
-    progress lines read). The optimisation is the same, step for step: the trained parameters
-    are identical to those of scvi-tools' plan.
-    """
-
-    def training_step(self, batch, batch_idx):
-        if "kl_weight" in self.loss_kwargs:
-            self.loss_kwargs.update({"kl_weight": self.kl_weight})
-        _, _, loss = self.forward(batch, loss_kwargs=self.loss_kwargs)
-        elbo = self.train_metrics["elbo_train"]
-        with torch.inference_mode():
-            elbo.update(
-                reconstruction_loss=loss.reconstruction_loss_sum,
-                kl_local=loss.kl_local_sum,
-                kl_global=loss.kl_global_sum,
-                n_obs_minibatch=loss.n_obs_minibatch,
-            )
-        if self.trainer.is_last_batch:
-            self.log("elbo_train", elbo.compute(), on_step=False, on_epoch=True)
-            elbo.reset()
-        return loss.loss
-
-
 class CellStateModel(scvi.model.SCVI):
-    """The cell-state model: scvi-tools' SCVI, trained with :class:`_EpochLoggingPlan`."""
+    """The cell-state model: scvi-tools' SCVI, trained with the quieter ``EpochLoggingPlan``."""
 
-    _training_plan_cls = _EpochLoggingPlan
+    _training_plan_cls = EpochLoggingPlan
 
 
 class _HeldOutFoldsVAE(VAE):
@@ -233,19 +206,22 @@ def log_means(model, adata: AnnData | None = None, n_samples: int = N_SAMPLES) -
         return _log_means(model, adata, n_samples)
     module = model.module
     folds = module.gene_folds.cpu().numpy()
+    data = adata if adata is not None else model.adata
+    result = np.empty((data.n_obs, data.n_vars), dtype=np.float64)
     try:
-        module.held_out_fold = 0
-        result = _log_means(model, adata, n_samples)  # right for the genes of fold 0
-        for fold in range(1, module.n_folds):
+        for fold in range(module.n_folds):
             module.held_out_fold = fold
-            result[:, folds == fold] = _log_means(model, adata, n_samples)[:, folds == fold]
+            genes = folds == fold
+            result[:, genes] = _log_means(model, adata, n_samples, gene_list=list(data.var_names[genes]))
     finally:
         module.held_out_fold = None
     return result
 
 
-def _log_means(model, adata: AnnData | None, n_samples: int) -> np.ndarray:
-    """:func:`log_means` of every gene, from the module as it is set."""
+def _log_means(
+    model, adata: AnnData | None, n_samples: int, gene_list: list[str] | None = None
+) -> np.ndarray:
+    """:func:`log_means` of the genes of ``gene_list`` (None: every gene), from the module as it is set."""
     n_cells = (adata if adata is not None else model.adata).n_obs
     # scvi-tools holds every posterior sample of every cell before averaging them: asked a block
     # of cells at a time, memory holds one block's samples. Up to one block, this is a single
@@ -255,6 +231,7 @@ def _log_means(model, adata: AnnData | None, n_samples: int) -> np.ndarray:
         model.get_normalized_expression(
             adata,
             indices=np.arange(start, min(start + LOG_MEANS_BLOCK_CELLS, n_cells)),
+            gene_list=gene_list,
             library_size="latent",
             n_samples=n_samples,
             return_mean=True,

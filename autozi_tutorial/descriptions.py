@@ -61,7 +61,7 @@ def compare_descriptions(
     -------
     pandas.DataFrame
         One row per description, coarsest first: ``cells described by``, ``key`` (the
-        results' key on ``adata``), ``genes called`` and ``strongest calls``.
+        results' key on ``adata``), ``genes called`` and ``strongest calls`` ("none" without a call).
     """
     if key not in adata.uns:
         raise KeyError(f"adata.uns has no {key!r}: run azt.tl.zi_test(adata, ...) first.")
@@ -92,7 +92,7 @@ def compare_descriptions(
                 "cells described by": name,
                 "key": result_key,
                 "genes called": len(called),
-                "strongest calls": ", ".join(called.index[:n_named]),
+                "strongest calls": ", ".join(called.index[:n_named]) or "none",
             }
         )
     return pd.DataFrame(table)

@@ -19,8 +19,8 @@ from .progress import TrainingProgress
 
 #: The main lesson's model fits: AUTOZI per gene and per cell type (the preset's epochs), and
 #: the ZI test's cell-state model (:func:`autozi_tutorial.cell_states.training`'s epochs) on the
-#: counts and on the positive control, and on the calibration's draws where the test runs its
-#: bootstrap (fewer genes than ``cell_states.MIN_GENES_HELD_OUT``; the control reuses it).
+#: counts and on the positive control, each once more on the calibration's draws where the test
+#: runs its bootstrap (fewer genes than ``cell_states.MIN_GENES_HELD_OUT``).
 AUTOZI_FITS = 2
 CELL_STATE_FITS = 2
 #: Epochs of the timed probe: the first, which includes start-up costs, is not counted.
@@ -40,11 +40,14 @@ class RunEstimate:
     seconds_per_epoch
         One AUTOZI epoch on these data, timed on this machine (an epoch of the cell-state model
         costs about as much, or less).
+    models
+        What each model is, in words (:func:`lesson_models`), for the sentence.
     """
 
     n_models: int
     epochs: int
     seconds_per_epoch: float
+    models: tuple[str, ...] = ()
 
     @property
     def minutes(self) -> float:
@@ -53,10 +56,36 @@ class RunEstimate:
 
     def __str__(self) -> str:
         minutes = max(1, math.ceil(self.minutes))
+        which = f" ({'; '.join(self.models)})" if self.models else ""
         return (
-            f"This run trains {self.n_models} models: about {minutes} minute{'s' if minutes > 1 else ''} "
-            "of training on this machine, as busy as it is now."
+            f"This run trains {self.n_models} models{which}: about {minutes} "
+            f"minute{'s' if minutes > 1 else ''} of training on this machine, as busy as it is now."
         )
+
+
+def lesson_models(by_label: bool = True, n_genes: int | None = None) -> list[str]:
+    """The models the main lesson trains, in words, in the order it trains them.
+
+    Parameters
+    ----------
+    by_label
+        Whether AUTOZI also runs per cell type (the data have cell types).
+    n_genes
+        Genes analysed: below ``cell_states.MIN_GENES_HELD_OUT`` each ZI test also trains on
+        its bootstrap's draws. None: enough genes.
+
+    Returns
+    -------
+    list of str
+        :data:`AUTOZI_FITS` (or one fewer) and :data:`CELL_STATE_FITS` (or twice as many) names.
+    """
+    models = ["AUTOZI per gene", "AUTOZI per cell type"][: AUTOZI_FITS if by_label else AUTOZI_FITS - 1]
+    bootstrap = n_genes is not None and cell_states.held_out_folds(n_genes) is None
+    for data in ("the counts", "a copy with zeros added on purpose (section 6)")[:CELL_STATE_FITS]:
+        models.append(f"the ZI test's cell states on {data}")
+        if bootstrap:
+            models.append("the same on counts simulated without zero inflation")
+    return models
 
 
 def lesson_fits(
@@ -73,7 +102,7 @@ def lesson_fits(
     by_label
         Whether AUTOZI also runs per cell type (the data have cell types).
     n_genes
-        Genes analysed: below ``cell_states.MIN_GENES_HELD_OUT`` the ZI test also trains on
+        Genes analysed: below ``cell_states.MIN_GENES_HELD_OUT`` each ZI test also trains on
         its bootstrap's draws. None: enough genes.
 
     Returns
@@ -81,10 +110,11 @@ def lesson_fits(
     tuple of (int, int)
         Number of models, total epochs.
     """
-    autozi = AUTOZI_FITS if by_label else AUTOZI_FITS - 1
-    states = CELL_STATE_FITS + int(n_genes is not None and cell_states.held_out_folds(n_genes) is None)
+    models = lesson_models(by_label, n_genes)
+    autozi = sum(name.startswith("AUTOZI") for name in models)
+    states = len(models) - autozi
     state_epochs = int(cell_states.training(n_cells)["max_epochs"])
-    return autozi + states, autozi * autozi_epochs + states * state_epochs
+    return len(models), autozi * autozi_epochs + states * state_epochs
 
 
 def _random_states() -> tuple:
@@ -155,7 +185,11 @@ def estimate_run(
         scvi.settings.seed = seed
         _set_random_states(states)
     epochs = training_arguments(preset, max_epochs)["max_epochs"]
-    n_models, total = lesson_fits(adata.n_obs, epochs, by_label=labels_key is not None, n_genes=adata.n_vars)
+    by_label = labels_key is not None
+    n_models, total = lesson_fits(adata.n_obs, epochs, by_label=by_label, n_genes=adata.n_vars)
     return RunEstimate(
-        n_models=n_models, epochs=total, seconds_per_epoch=float(probe.seconds_per_epoch or 0.0)
+        n_models=n_models,
+        epochs=total,
+        seconds_per_epoch=float(probe.seconds_per_epoch or 0.0),
+        models=tuple(lesson_models(by_label, adata.n_vars)),
     )

@@ -6,12 +6,16 @@ simulation study and the benchmarks, so that every fit there uses the same setti
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scvi
 from anndata import AnnData
 
 from .devices import resolve_accelerator
 from .zi import check_autozi_priors, zi_probability
+
+if TYPE_CHECKING:
+    import scvi
 
 #: The seed tutorial's AutoZI settings.
 DEFAULT_PRIORS = {"alpha_prior": 0.5, "beta_prior": 0.5, "minimal_dropout": 0.01}
@@ -51,6 +55,39 @@ def training_arguments(
         "max_epochs": int(settings["max_epochs"]),
         "batch_size": int(settings["batch_size"]),
         "plan_kwargs": {"lr": float(settings["lr"])},
+    }
+
+
+def lesson_training(
+    preset: str = "default",
+    max_epochs: int | None = None,
+    lr: float | None = None,
+    *,
+    accelerator: str = "auto",
+    devices: int | str | list[int] = "auto",
+    strategy: str = "auto",
+) -> dict:
+    """Everything the lessons pass to ``scvi.model.AUTOZI.train``: how long, how fast, on what.
+
+    Parameters
+    ----------
+    preset, max_epochs, lr
+        See :func:`training_arguments`.
+    accelerator, devices, strategy
+        Where to train, passed to Lightning as they are.
+
+    Returns
+    -------
+    dict
+        :func:`training_arguments`' keys, ``accelerator``, ``devices``, ``strategy``, and
+        ``enable_progress_bar=False`` (the lessons print progress lines instead).
+    """
+    return {
+        **training_arguments(preset, max_epochs, lr),
+        "accelerator": accelerator,
+        "devices": devices,
+        "strategy": strategy,
+        "enable_progress_bar": False,
     }
 
 
@@ -96,6 +133,10 @@ def fit_autozi_model(
     scvi.model.AUTOZI
         The trained model.
     """
+    import scvi  # here, with the model below: checking parameters needs no scvi-tools
+
+    from .training_plan import EpochLoggingAUTOZI
+
     settings = {**DEFAULT_PRIORS, **model_kwargs}
     check_autozi_priors(
         settings["alpha_prior"], settings["beta_prior"], settings.get("zero_inflation", "gene")
@@ -104,8 +145,8 @@ def fit_autozi_model(
     train_kwargs["plan_kwargs"].update(plan_kwargs or {})
     scvi.settings.seed = seed
     data = adata.copy()
-    scvi.model.AUTOZI.setup_anndata(data, layer=layer, labels_key=labels_key, batch_key=batch_key)
-    model = scvi.model.AUTOZI(data, **settings)
+    EpochLoggingAUTOZI.setup_anndata(data, layer=layer, labels_key=labels_key, batch_key=batch_key)
+    model = EpochLoggingAUTOZI(data, **settings)
     model.train(
         accelerator=resolve_accelerator(accelerator),
         enable_progress_bar=False,

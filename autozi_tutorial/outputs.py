@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from .errors import ParameterError
 from .results import RESULTS_FILE, results_anndata
-from .tl._common import package_versions
+from .versions import package_versions
 
 PACKAGE = "autozi-tutorial"
 

@@ -280,7 +280,7 @@ def label_fractions(
         # The calls the bars show: among each type's genes above the cutoff.
         n_calls = int(np.round(values * summary["n_expressed"].to_numpy()).sum())
         offsets = positions + (i - (len(drawn) - 1) / 2) * width
-        label = f"{name} ({n_calls} gene x type calls in all)"
+        label = f"{name} ({n_calls} calls among the expressed gene x type pairs)"
         ax.barh(offsets, values, height=width, color=colour, label=label)
         for y, value in zip(offsets, values, strict=True):
             ax.text(value + largest * 0.01, y, f"{value:.2f}", va="center", fontsize=9)
@@ -491,7 +491,8 @@ def roc(genes: pd.DataFrame, methods: dict[str, tuple[str, str | None]] = METHOD
     -------
     matplotlib.figure.Figure
         The curves, with a two-column legend below the axes (the scores' curves, then where each
-        rule lands), so that no marker covers it.
+        rule lands), so that no marker covers it. A rule that lands on an earlier rule's point
+        says so in its entry.
     """
     truth = genes["zi_true"].astype(bool)
     fig, ax = plt.subplots(figsize=(7.5, 6.8))
@@ -508,8 +509,12 @@ def roc(genes: pd.DataFrame, methods: dict[str, tuple[str, str | None]] = METHOD
             color=METHOD_COLOURS.get(method),
             label=f"score: {method.split(' >')[0]}",
         )
+    landed: dict[tuple[float, float], str] = {}
     for (method, (call, _)), marker in zip(methods.items(), "osDv", strict=False):
         fpr, tpr = _rule_rates(genes, call)
+        # A rule landing on an earlier one hides its marker: the legend says whose point it shares.
+        shared = landed.setdefault((round(fpr, 2), round(tpr, 2)), method)
+        same = "" if shared == method else f"\nsame point as: {shared}"
         ax.scatter(
             fpr,
             tpr,
@@ -519,7 +524,7 @@ def roc(genes: pd.DataFrame, methods: dict[str, tuple[str, str | None]] = METHOD
             edgecolors=METHOD_COLOURS.get(method, "black"),
             linewidths=1.8,
             zorder=3,
-            label=f"rule: {method}\n(FPR {fpr:.2f}, TPR {tpr:.2f})",
+            label=f"rule: {method}\n(FPR {fpr:.2f}, TPR {tpr:.2f}){same}",
         )
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
@@ -649,7 +654,7 @@ def design_false_positives(rates: pd.DataFrame, methods: Sequence[str], *, targe
     -------
     matplotlib.figure.Figure
         Horizontal bars per design; a rate of 0 is written "0: no false call" where its bar
-        would be.
+        would be. Every label starts right of the target line.
     """
     designs = list(dict.fromkeys(rates["design"]))
     fig, ax = plt.subplots(figsize=(10, 1.5 * len(designs) + 1.8))
@@ -664,8 +669,8 @@ def design_false_positives(rates: pd.DataFrame, methods: Sequence[str], *, targe
         for y, value in zip(offsets, values, strict=True):
             if value == 0:  # no bar to see: a tick in the method's colour, and words
                 ax.plot([0, 0], [y - width * 0.4, y + width * 0.4], color=colour, linewidth=4, zorder=3)
-            ax.text(
-                value + largest * 0.015,
+            ax.text(  # right of the target line, which would otherwise cross the small values' labels
+                max(value, target) + largest * 0.015,
                 y,
                 f"{value:.2f}" if value > 0 else "0: no false call",
                 va="center",

@@ -23,6 +23,7 @@ __all__ = [
     "lesson_summary",
     "positive_control_report",
     "positive_control_text",
+    "readable",
 ]
 
 
@@ -34,6 +35,39 @@ def _markdown(text: str):
 
 def _quote(lines: list[str]) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in lines)
+
+
+def readable(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """A table's numbers as a reader takes them in: fixed decimals, and no small value shown as 0.
+
+    Parameters
+    ----------
+    table
+        Any table; its float columns are written out, the others kept as they are.
+    digits
+        Decimals shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy whose float columns hold text: ``digits`` decimals, "0" for an exact 0, and
+        "< 0.001" (for 3 digits) for a positive value that would round to 0; NaN stays empty.
+    """
+    smallest = 10.0**-digits
+
+    def text(value: float) -> str:
+        if pd.isna(value):
+            return ""
+        if value == 0:
+            return "0"
+        if 0 < value < smallest / 2:
+            return f"< {smallest:.{digits}f}"
+        return f"{value:.{digits}f}"
+
+    out = table.copy()
+    for column in out.columns[[pd.api.types.is_float_dtype(dtype) for dtype in out.dtypes]]:
+        out[column] = out[column].map(text)
+    return out
 
 
 def positive_control_text(summary: pd.DataFrame) -> str:

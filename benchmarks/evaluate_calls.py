@@ -439,6 +439,85 @@ def _markdown_rates(expressed: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+#: The committed summary of the ZI test's rows (``--compact``), rendered into README.md (``--readme``).
+COMPACT = Path(__file__).parent / "evaluate_calls_zi_test.json"
+README = Path(__file__).parent / "README.md"
+
+
+def compact(report_path: Path) -> dict:
+    """The ZI test's figures of a report, design by design, for :data:`COMPACT`.
+
+    Per design, among genes above one count per cell (spike-ins apart): the calls, false calls,
+    realised FDR, FPR and TPR of the ZI test as the tool calls (``zi_test``) and of its
+    uncalibrated statistics (``uncalibrated``), and the spike-ins it called.
+    """
+    from autozi_tutorial.versions import package_versions
+
+    report = json.loads(report_path.read_text())
+
+    def figures(detail: dict) -> dict:
+        tpr = detail["tpr"]  # NaN on the null designs: no ZI gene to find
+        return {
+            **{key: detail[key] for key in ("calls", "false_calls", "fdr", "null_p_below_0_05")},
+            "fpr": detail["false_calls"] / detail["non_zi"],
+            "tpr": None if tpr != tpr else tpr,
+        }
+
+    return {
+        "versions": package_versions(),
+        "designs": {
+            design: {
+                "zi_test": figures(result["recommended_call_detail"]),
+                "uncalibrated": figures(result["uncalibrated_call_detail"]),
+                "spike_ins": result["spike_ins"],
+                "spike_ins_called": result["spike_ins_called"].get("ZI test (recommended)", 0),
+            }
+            for design, result in report["designs"].items()
+        },
+    }
+
+
+def compact_markdown(summary: dict) -> str:
+    """The README's table of :data:`COMPACT`: one row per design, the targets' verdict last."""
+    version = summary["versions"]["autozi-tutorial"]
+    lines = [
+        f"| design | calls | false | FDR | FPR | TPR | spike-ins called | null genes at p < 0.05 "
+        "| uncalibrated FPR / TPR "
+        f"| meets FPR <= {TARGET['max_fpr']:g}, TPR >= {TARGET['min_tpr']:g}, no spike-in |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for design, row in summary["designs"].items():
+        test, raw = row["zi_test"], row["uncalibrated"]
+        has_zi = test["tpr"] is not None
+        tpr = f"{test['tpr']:.3f}" if has_zi else "-"
+        raw_tpr = f" / {raw['tpr']:.3f}" if has_zi else ""
+        met = (
+            test["fpr"] <= TARGET["max_fpr"]
+            and (not has_zi or test["tpr"] >= TARGET["min_tpr"])
+            and not row["spike_ins_called"]
+        )
+        lines.append(
+            f"| {design} | {test['calls']} | {test['false_calls']} | {test['fdr']:.3f} | {test['fpr']:.3f} "
+            f"| {tpr} | {row['spike_ins_called']} of {row['spike_ins']} | {test['null_p_below_0_05']:.3f} "
+            f"| {raw['fpr']:.3f}{raw_tpr} "
+            f"| {'yes' if met else 'no'} |"
+        )
+    lines += [
+        "",
+        f"Version {version}, `--no-autozi`; the calls and rates among genes above one count per cell.",
+    ]
+    return "\n".join(lines)
+
+
+def write_readme() -> None:
+    """Replace README.md's ``zi test now`` block by :func:`compact_markdown` of :data:`COMPACT`."""
+    text = README.read_text()
+    start, end = "<!-- zi test now -->\n", "<!-- end -->"
+    head, rest = text.split(start, 1)
+    block = compact_markdown(json.loads(COMPACT.read_text()))
+    README.write_text(head + start + block + "\n" + end + rest.split(end, 1)[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller data and fewer epochs")
@@ -446,6 +525,14 @@ def main() -> None:
     parser.add_argument("--pln-dir", default="../shared/data/autozi_pln")
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--report", action="store_true", help="only join the designs' results")
+    parser.add_argument(
+        "--compact",
+        action="store_true",
+        help=f"with the report, write the ZI test's figures to {COMPACT.name} (committed)",
+    )
+    parser.add_argument(
+        "--readme", action="store_true", help=f"render {COMPACT.name} into README.md, nothing else"
+    )
     parser.add_argument(
         "--reuse-autozi",
         metavar="DIR",
@@ -475,6 +562,9 @@ def main() -> None:
         help="AUTOZI's training preset, as the lesson's `preset` (the ZI test has one configuration)",
     )
     args = parser.parse_args()
+    if args.readme:
+        write_readme()
+        return
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     out = Path(args.out)
@@ -494,6 +584,8 @@ def main() -> None:
                 continue
             run_design(design, args, out, name)
     report(out, name, Path(args.qq_figure) if args.qq_figure else None)
+    if args.compact:
+        COMPACT.write_text(json.dumps(compact(out / f"{name}_report.json"), indent=1, default=float) + "\n")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@
 #
 # Single-cell counts hold many zeros. Most are what a negative binomial (NB) distribution
 # predicts for a gene with few transcripts, in cells that differ from one another. A
-# zero-inflated gene has *more* zeros than that, and is better described by a zero-inflated
+# zero-inflated (ZI) gene has *more* zeros than that, and is better described by a zero-inflated
 # negative binomial (ZINB). AUTOZI (Clivio et al., 2019) weighs the two, gene by gene.
 #
 # **You will learn to**
@@ -32,12 +32,12 @@
 #   genes in these very counts, even where they are common.
 #
 # **Time needed.** About 90 minutes as a workshop, with discussion and the two exercises
-# (`workshop/schedule.md`). The computer's share is about 2 minutes on the offline data
+# (`workshop/schedule.md`). The computer's share is about 1 to 2 minutes on the offline data
 # (700 cells) on a 2-core laptop; the 12,039 cells of scvi-tools' own AutoZI tutorial take
 # much longer.
 #
 # Run it top to bottom in JupyterLab (Run > Run All Cells), or from a shell:
-# `papermill notebooks/autozi_pbmc.ipynb out.ipynb -p threshold 0.5`.
+# `papermill notebooks/autozi_pbmc.ipynb out.ipynb -p dataset pbmc68k -p threshold 0.5`.
 
 # %% [markdown]
 # ## Parameters
@@ -71,7 +71,8 @@ output_dir = "results"
 # and where downloads go (`data_dir`). The rest sets how the models train: a shorter
 # `preset="fast"`, the number of passes over the cells and the learning rate (the size of each
 # training step; `max_epochs`, `lr`; `None` keeps the preset's), and on what (`accelerator`:
-# `"cpu"`, `"gpu"`, or `"auto"` for a GPU when there is one; the README covers the other two).
+# `"cpu"`, `"gpu"`, or `"auto"` for a GPU when there is one; `devices` and `strategy` spread
+# the training over several GPUs, as `docs/contributing.md` explains under "GPUs").
 
 # %% tags=["parameters"]
 data_dir = "data"
@@ -118,7 +119,8 @@ print(loaded.banner)
 # %% [markdown]
 # AUTOZI models **raw counts**, so we keep them in `layers["counts"]`. When the data has more
 # than `n_top_genes` genes, we keep the `n_top_genes` with the most zeros beyond pure sampling
-# noise (scvi-tools' gene selection): they are the candidates for zero inflation. A smaller
+# noise (scvi-tools' gene selection, which marks them in the column `highly_variable`, the name
+# scanpy gives any selection of genes): they are the candidates for zero inflation. A smaller
 # dataset keeps all its genes. Cells left without any count in the kept genes carry no
 # information and are dropped.
 
@@ -170,22 +172,19 @@ print(
 # 0.5. `minimal_dropout` is the smallest share of extra
 # zeros that the zero-inflated side of a gene may have, so that the two sides always differ.
 #
-# Training makes `max_epochs` passes over the cells. Every 20 passes a line shows the *loss*:
-# how badly the model still explains the counts (scvi-tools calls it the "negative ELBO", the
-# evidence lower bound turned round so that lower is better). It should fall, then level off;
-# its value itself does not matter. scvi-tools keeps a tenth of the cells aside to check the
-# model, so the lines count the other nine tenths. The training settings gather the preset's
-# passes and learning rate with where to train; both AUTOZI models use them.
+# Training makes `max_epochs` passes over the cells (one pass is an *epoch*). Every 20 epochs a
+# line shows the *loss*: how badly the model still explains the counts (scvi-tools calls it the
+# "negative ELBO", the evidence lower bound turned round so that lower is better). It should
+# fall, then level off; its value itself does not matter. scvi-tools keeps a tenth of the cells
+# aside to check the model, so the lines count the other nine tenths. `azt.lesson_training`
+# gathers the training settings (the preset's epochs and learning rate, and where to train);
+# both AUTOZI models use them, and `azt.TrainingProgress` prints the progress lines.
 
 # %%
 scvi.model.AUTOZI.setup_anndata(adata, layer="counts", labels_key=labels_key, batch_key=batch_key)
-train_kwargs = {
-    **azt.training_arguments(preset, max_epochs, lr),
-    "accelerator": accelerator,
-    "devices": devices,
-    "strategy": strategy,
-    "enable_progress_bar": False,
-}
+train_kwargs = azt.lesson_training(
+    preset, max_epochs, lr, accelerator=accelerator, devices=devices, strategy=strategy
+)
 model = scvi.model.AUTOZI(adata, alpha_prior=0.5, beta_prior=0.5, minimal_dropout=0.01)
 model.train(**train_kwargs, callbacks=[azt.TrainingProgress(name="AUTOZI per gene")])
 
@@ -193,13 +192,14 @@ model.train(**train_kwargs, callbacks=[azt.TrainingProgress(name="AUTOZI per gen
 # AUTOZI's answer for a gene is its score $q(\delta_g < 0.5)$: how much of its belief about
 # $\delta_g$ lies on the zero-inflated side. `azt.tl.autozi` reads it from the trained model
 # and stores it in `adata.var` (`autozi_prob`), with the call `autozi_prob > threshold`
-# (`autozi_call`). The genes it ranks highest:
+# (`autozi_call`); `azt.get.autozi_df` reads them back as a table (the score as `prob`). The
+# genes it ranks highest:
 
 # %%
 azt.tl.autozi(adata, model=model, threshold=threshold)
 autozi_table = azt.get.autozi_df(adata).sort_values("prob", ascending=False)
 top_gene = autozi_table["gene"].iloc[0]
-autozi_table[["gene", "mean_count", "prob", "call"]].head(8)
+autozi_table.set_index("gene")[["mean_count", "prob", "call"]].head(8)
 
 # %% [markdown]
 # **How to read $q$.** As a **ranking**: a gene with a higher $q$ looks more zero-inflated to
@@ -278,7 +278,7 @@ else:
                 "expressed genes": per_type["n_expressed"],
                 "share called by AUTOZI": per_type["autozi_share_expressed"].round(2),
             }
-        )
+        ).set_index("cell type")
     )
 
 # %% [markdown]
@@ -325,7 +325,8 @@ best_candidate = adata.var["zi_test_qvalue"].idxmin()
 # %% [markdown]
 # Figure 3 sets, per cell type, the two calls side by side: AUTOZI's rule per cell type
 # (section 3) and the ZI test within the type (where the test calls no gene, the figure says
-# so in words).
+# so in words). Its caption counts the gene x type pairs the test could judge: those with
+# counts in the type (`testable` in the test's table).
 
 # %%
 if labels_key is not None:
@@ -341,16 +342,16 @@ if labels_key is not None:
 # %% [markdown]
 # **How finely must the cells be described?** The same test, with the cells described more
 # coarsely: by their library size only (each cell's total count), by the annotated cell
-# types, by clusters found from the data (`louvain`, when the data has them). These runs learn nothing, so
-# they take seconds. The table ends with the learned cell states
-# above. A finer description explains zeros that a coarser one mistakes for zero inflation, so
-# the number of calls falls, though a single gene near the line can go back and forth between
-# descriptions.
+# types, by clusters found from the data (`louvain`, when the data has them). These runs learn
+# nothing, so they take seconds. The table ends with the learned cell states above; its `key`
+# is the name each run's results are stored under on `adata` (exercise 1 uses it). A finer
+# description explains zeros that a coarser one mistakes for zero inflation, so the number of
+# calls falls, though a single gene near the line can go back and forth between descriptions.
 
 # %%
 comparison = azt.compare_descriptions(adata, labels_key=labels_key, batch_key=batch_key)
 library_size_gene = adata.var["zi_test_library_size_qvalue"].idxmin()
-comparison[["cells described by", "key", "genes called", "strongest calls"]]
+comparison.set_index("cells described by")[["key", "genes called", "strongest calls"]]
 
 # %% [markdown]
 # ## 5. The answer
@@ -433,7 +434,7 @@ follow = pd.DataFrame(
         for _, row in comparison.iterrows()
     }
 )
-follow.round(3)
+azt.readable(follow.rename_axis("gene"))
 
 # %% [markdown]
 # ## 6. Can the test see zero inflation here? A positive control
@@ -443,14 +444,12 @@ follow.round(3)
 # `azt.positive_control` sets counts to zero in a third of the well-expressed genes that the ZI
 # test does not call. In half of them 30% of the cells' counts are set to zero, in the other
 # half a small share, fixed in advance (the box below gives both shares). The ZI test then runs
-# on the copy, learning the cell states anew, as on any new data (on data with few genes, where
-# the test also checks itself on simulated counts, the copy reuses that check: `bootstrap=`
-# below). It should find most strongly injected genes, some weakly injected ones, and call few
-# others. With so many genes given extra zeros,
-# the test warns that zero inflation is common: here, we made it so. (The warning counts only
-# the well-expressed genes, so fewer calls than the box, and a few fewer such genes than the
-# answer box: the injected zeros pull some genes' mean count below 1.) This run skips the
-# per-type test (`by_label=False`), which the control does not need.
+# on the copy, learning the cell states anew, as on any new data. It should find most strongly
+# injected genes, some weakly injected ones, and call few others. With so many genes given
+# extra zeros, the test warns that zero inflation is common: here, we made it so (the warning
+# counts only the genes with a mean count of at least 1 on the copy, so its numbers are smaller
+# than the box's). This run skips the per-type test (`by_label=False`), which the control does
+# not need.
 
 # %%
 candidates = adata.var_names[
@@ -472,14 +471,13 @@ else:
         labels_key=labels_key,
         batch_key=batch_key,
         by_label=False,
-        bootstrap=adata.uns["zi_test"]["calibration"].get("bootstrap"),
         save_means=True,
         accelerator=accelerator,
         random_state=seed,
         progress=True,
     )
     control_summary = azt.get.positive_control_df(control)
-    display(azt.positive_control_report(control_summary), control_summary)
+    display(azt.positive_control_report(control_summary))
 
 # %% [markdown]
 # Figure 6 shows the injected zeros the way Figure 5 showed the real counts: for each size of
@@ -506,9 +504,13 @@ if control is not None:
 if control is not None:
     control_table = azt.get.zi_test_df(control).set_index("gene")
     injected = control.var_names[control.var["zeros_injected"]]
-    injected_table = control_table.loc[injected, ["extra_zeros", "qvalue", "call"]].assign(
-        injected_share=control.var.loc[injected, "injected_share"],
-        mean_count_before=adata.var.loc[injected, "zi_test_mean_count"],
+    injected_table = (
+        control_table.loc[injected, ["extra_zeros", "qvalue", "call"]]
+        .rename_axis("gene")
+        .assign(
+            injected_share=control.var.loc[injected, "injected_share"],
+            mean_count_before=adata.var.loc[injected, "zi_test_mean_count"],
+        )
     )
 # your turn: estimated against injected share; found against missed genes
 
@@ -525,7 +527,7 @@ if control is not None:
         "correlation of estimated and injected extra zeros, found genes: "
         f"{injected_table.query('call')[['extra_zeros', 'injected_share']].corr().iloc[0, 1]:.2f}"
     )
-    display(injected_table.sort_values(["injected_share", "mean_count_before"]).round(3))
+    display(azt.readable(injected_table.sort_values(["injected_share", "mean_count_before"])))
 
 # %% [markdown]
 # ## 7. Saving the results
@@ -533,8 +535,9 @@ if control is not None:
 # `azt.lesson_summary` gathers what the run should be reported with; `azt.write_outputs` writes
 # to `output_dir`: `results.h5ad` (this AnnData, with every result on it, to go on with in
 # scanpy), `gene_zi.csv` and `gene_label_zi.csv` (the same results as tables), `summary.json`
-# (settings, package versions and the answer) and the figures. Report the data, the threshold,
-# the training settings and the versions with any list of genes.
+# (settings, package versions and the answer) and the figures (the last line says which file
+# holds which figure). Report the data, the threshold, the training settings and the versions
+# with any list of genes.
 
 # %%
 settings = {"threshold": threshold, "expression_cutoff": expression_cutoff, "seed": seed, "preset": preset}
@@ -543,6 +546,7 @@ summary = azt.lesson_summary(
 )
 written = azt.write_outputs(output_dir, adata, summary=summary, figures=figures)
 print(f"Wrote to {output_dir}/: " + ", ".join(str(path) for path in written))
+print("; ".join(f"Figure {number}: figures/{name}.png" for number, name in enumerate(figures, start=1)))
 
 # %% [markdown]
 # ## Key points

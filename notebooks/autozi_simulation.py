@@ -18,7 +18,7 @@
 # %% [markdown]
 # # How often is AUTOZI right? Zero-inflation calls against known truth
 #
-# On real data we never know which genes are truly zero-inflated, so the fraction of ZI genes
+# On real data we never know which genes are truly zero-inflated (ZI), so the fraction of ZI genes
 # a model reports cannot tell us whether its calls are right. Here we simulate counts where we
 # *do* know, and measure four ways of calling a gene ZI:
 #
@@ -32,17 +32,16 @@
 #   scVI model learned for it, so that it asks for more zeros than the cell states explain;
 # - **both agree**: AUTOZI's rule and the ZI test at once.
 #
-# The main lesson recommends the third (`azt.tl.zi_test`). We judge a way of calling by two
-# numbers among genes with a mean count above 1: an FPR of at most 0.05 and a TPR of at least
-# 0.9.
-# This notebook shows it on three designs: counts with independent dropout, annotated cell
-# types that hide cell states, and bursty transcription.
-#
 # We report the true-positive rate (TPR, share of ZI genes found), the false-positive rate (FPR,
 # share of non-ZI genes wrongly called), precision (share of the calls that are right), and ROC
 # AUC (the area under the receiver operating characteristic curve: how well a score ranks ZI
 # genes above the others, whatever the threshold; 1 is perfect, 0.5 is chance). A rule without a
 # score has no AUC (NaN in the tables).
+#
+# The main lesson recommends the third (`azt.tl.zi_test`). We judge a way of calling by two
+# numbers among genes with a mean count above 1: an FPR of at most 0.05 and a TPR of at least
+# 0.9. This notebook shows it on three designs: counts with independent dropout, annotated cell
+# types that hide cell states, and bursty transcription.
 #
 # **Learning objectives.** By the end of this lesson you will be able to
 #
@@ -155,12 +154,13 @@ adata.var.groupby(["spike_in", "zi_true"]).size().rename("genes").to_frame()
 # size and annotated type, and the ZI test, which first learns each cell's state. A share
 # `zi_share` of the simulated genes is zero-inflated, so the ZI test may warn that zero
 # inflation is common: here, we simulated it so (its count includes the spike-ins). The table
-# shows the first genes: the truth, the mean count per cell, AUTOZI's score and each test's
-# q-value.
+# shows the first genes: the truth (`zi_true`), the mean count per cell (`mean_counts`),
+# AUTOZI's score $q(\delta_g < 0.5)$ (`zi_prob`, the main lesson's `autozi_prob`) and each
+# test's q-value.
 
 # %%
 genes = azt.score_simulated_genes(adata, seeds, max_epochs, threshold, fdr)
-genes[["zi_true", "mean_counts", "zi_prob", "lrt_types_qvalue", "zi_test_qvalue"]].head().round(3)
+azt.readable(genes[["zi_true", "mean_counts", "zi_prob", "lrt_types_qvalue", "zi_test_qvalue"]].head())
 
 # %% [markdown]
 # ## 4. Error rates
@@ -171,7 +171,7 @@ genes[["zi_true", "mean_counts", "zi_prob", "lrt_types_qvalue", "zi_test_qvalue"
 
 # %%
 error_rates = azt.error_rate_summary(genes, METHODS)
-error_rates[["genes", "method", "n_genes", "n_zi", "tpr", "fpr", "precision", "roc_auc"]].round(3)
+error_rates.set_index(["genes", "method"])[["n_genes", "n_zi", "tpr", "fpr", "precision", "roc_auc"]].round(3)
 
 # %% [markdown]
 # The spike-ins carry no zero inflation at all. How many does each method call ZI?
@@ -181,7 +181,7 @@ spikes = genes[genes["spike_in"]]
 pd.Series(
     {method: int(spikes[call].sum()) for method, (call, _) in METHODS.items()},
     name=f"of {len(spikes)} spike-ins called ZI",
-)
+).to_frame()
 
 # %% [markdown]
 # Figure 1 draws, for the genes other than spike-ins, how well each score ranks the
@@ -199,7 +199,8 @@ figures.show(
     f"{overall.at['ZI test (recommended)', 'tpr']:.2f} at FPR "
     f"{overall.at['ZI test (recommended)', 'fpr']:.2f}; AUTOZI's: TPR "
     f"{overall.at['AUTOZI q > threshold', 'tpr']:.2f} at FPR "
-    f"{overall.at['AUTOZI q > threshold', 'fpr']:.2f}.",
+    f"{overall.at['AUTOZI q > threshold', 'fpr']:.2f}. A straight stretch of a curve joins genes "
+    "with the same score (for a test, many p-values of 1), which no ranking can separate.",
 )
 
 # %% [markdown]
@@ -272,7 +273,8 @@ for name, (data, key) in designs.items():
     design_rates.append(azt.error_rate_summary(scored, METHODS).assign(design=name))
 design_rates = pd.concat(design_rates, ignore_index=True)
 expressed = design_rates[design_rates["genes"] != "all"]
-expressed.pivot(index="design", columns="method", values="fpr")[list(METHODS)[:3]].round(3)
+in_order = list(dict.fromkeys(expressed["design"]))  # as in the text and Figure 4
+expressed.pivot(index="design", columns="method", values="fpr").loc[in_order, list(METHODS)[:3]].round(3)
 
 # %% [markdown]
 # The table gives the false-positive rate of each call on each design, among genes with a mean
@@ -337,7 +339,8 @@ pd.concat(comparison).round(3)
 # ## 8. Saving the results
 #
 # The per-gene scores, the error-rate tables and the figures go to `output_dir`; a run that
-# fails leaves the previous results untouched. The summary records the accelerator used.
+# fails leaves the previous results untouched. The summary records where the models trained
+# (`device`).
 
 # %%
 summary = {
@@ -346,7 +349,7 @@ summary = {
     "n_spike_ins": int(genes["spike_in"].sum()),
     "max_epochs": max_epochs,
     "seeds": seeds,
-    "accelerator": azt.resolve_accelerator("auto"),
+    "device": azt.device_in_words(azt.resolve_accelerator("auto")),
     "threshold": threshold,
     "fdr": fdr,
     "seed_agreement": agreement,
@@ -386,10 +389,10 @@ thresholds_to_try = [0.5, 0.7, 0.9, 0.95, 0.99]
 truly_zi = well_expressed["zi_true"]
 pd.DataFrame(
     {
-        "threshold": thresholds_to_try,
-        "tpr": [(well_expressed.loc[truly_zi, "zi_prob"] > t).mean() for t in thresholds_to_try],
-        "fpr": [(well_expressed.loc[~truly_zi, "zi_prob"] > t).mean() for t in thresholds_to_try],
-    }
+        "TPR": [(well_expressed.loc[truly_zi, "zi_prob"] > t).mean() for t in thresholds_to_try],
+        "FPR": [(well_expressed.loc[~truly_zi, "zi_prob"] > t).mean() for t in thresholds_to_try],
+    },
+    index=pd.Index(thresholds_to_try, name="threshold"),
 ).round(3)
 
 # %% [markdown]

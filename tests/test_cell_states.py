@@ -208,27 +208,43 @@ def test_the_model_trains_with_the_rules_schedule(trained):
     assert model.trainer.lightning_module.n_epochs_kl_warmup == 10
 
 
-def test_the_quieter_training_plan_trains_exactly_as_scvi_tools_does():
+@pytest.mark.parametrize(
+    ("theirs", "ours", "settings"),
+    [
+        ("SCVI", "CellStateModel", {}),
+        ("AUTOZI", "EpochLoggingAUTOZI", {}),
+        ("AUTOZI", "EpochLoggingAUTOZI", {"zero_inflation": "gene-label", "dispersion": "gene-label"}),
+    ],
+    ids=["cell-state model", "AUTOZI per gene", "AUTOZI per gene and type"],
+)
+def test_the_quieter_training_plan_trains_exactly_as_scvi_tools_does(theirs, ours, settings):
     """Same seed, same data: identical parameters and per-epoch ELBO, with or without step logging."""
     import scvi
     from conftest import make_counts_adata
 
+    from autozi_tutorial import training_plan
+
     data = make_counts_adata()
+    classes = {"SCVI": scvi.model.SCVI, "AUTOZI": scvi.model.AUTOZI}
+    ours_class = getattr(cell_states, ours, None) or getattr(training_plan, ours)
     models = []
-    for model_class in (scvi.model.SCVI, cell_states.CellStateModel):
+    for model_class in (classes[theirs], ours_class):
         scvi.settings.seed = 0
         copy = data.copy()
-        model_class.setup_anndata(copy, layer="counts")
-        model = model_class(copy, **model_settings(copy.n_vars))
+        model_class.setup_anndata(copy, layer="counts", labels_key="cell_type")
+        options = model_settings(copy.n_vars) if theirs == "SCVI" else settings
+        model = model_class(copy, **options)
         model.train(max_epochs=3, accelerator="cpu", enable_progress_bar=False)
         models.append(model)
-    reference, ours = models
-    for theirs, mine in zip(reference.module.parameters(), ours.module.parameters(), strict=True):
-        assert torch.equal(theirs, mine)
+    reference, quiet = models
+    for their_parameter, our_parameter in zip(
+        reference.module.parameters(), quiet.module.parameters(), strict=True
+    ):
+        assert torch.equal(their_parameter, our_parameter)
     elbo = [[float(value) for value in model.history["elbo_train"].iloc[:, 0]] for model in models]
     assert len(elbo[1]) == 3
     np.testing.assert_allclose(elbo[1], elbo[0], rtol=1e-6)
-    assert ours.trainer.lightning_module.__class__ is not reference.trainer.lightning_module.__class__
+    assert quiet.trainer.lightning_module.__class__ is not reference.trainer.lightning_module.__class__
 
 
 def test_progress_lines_show_each_epochs_loss(counts_adata, capsys):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from lightning.pytorch.callbacks import Callback
 
-from autozi_tutorial.fit import TRAINING_PRESETS, fit_autozi, training_arguments
+from autozi_tutorial.fit import TRAINING_PRESETS, fit_autozi, lesson_training, training_arguments
 
 
 def test_training_arguments_follow_the_preset_and_overrides():
@@ -15,6 +15,19 @@ def test_training_arguments_follow_the_preset_and_overrides():
     assert training_arguments("default", batch_size=512)["batch_size"] == 512
     with pytest.raises(ValueError, match="Unknown preset 'quick'"):
         training_arguments("quick")
+
+
+def test_lesson_training_adds_where_to_train_and_no_progress_bar():
+    settings = lesson_training("fast", 7, None, accelerator="cpu", devices=1)
+    assert settings == {
+        **training_arguments("fast", max_epochs=7),
+        "accelerator": "cpu",
+        "devices": 1,
+        "strategy": "auto",
+        "enable_progress_bar": False,
+    }
+    with pytest.raises(ValueError, match="Unknown preset"):
+        lesson_training("quick")
 
 
 def test_fit_autozi_leaves_input_alone_and_returns_probabilities(counts_adata):

@@ -110,6 +110,8 @@ def test_compare_descriptions_and_the_answer_box():
     ]
     for row in comparison.itertuples():
         assert row._3 == int(adata.var[f"{row.key}_call"].sum())
+        # A description without a call says so in words, not with an empty cell.
+        assert (row._4 == "none") == (row._3 == 0) and row._4
     # Without cell types or clusters only library sizes are compared.
     assert len(azt.compare_descriptions(adata, clusters_key=None)) == 2
 
@@ -198,7 +200,12 @@ def test_label_fractions_says_when_a_call_finds_nothing():
     figure = azt.pl.label_fractions(adata)
     assert "ZI test: no gene called in any cell type (no bar)" in _texts(figure)
     legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
-    assert len(legend) == 1 and legend[0].startswith("AUTOZI's rule")
+    # The count the bars show: calls among the pairs above the expression cutoff, not all calls.
+    expressed_calls = int(
+        (adata.varm["autozi_label_call"] & (adata.varm["autozi_label_mean_count"] > 1)).sum().sum()
+    )
+    assert expressed_calls < int(adata.varm["autozi_label_call"].sum().sum())
+    assert legend == [f"AUTOZI's rule ({expressed_calls} calls among the expressed gene x type pairs)"]
     plt.close(figure)
 
 
@@ -277,7 +284,16 @@ def test_simulation_figures():
     figure.canvas.draw()
     box = legend.get_window_extent()
     assert box.y1 < ax.get_window_extent().y0 and box.width <= figure.bbox.width
-    assert any("rule: ZI test (recommended)\n(FPR 0.00" in t.get_text() for t in legend.get_texts())
+    entries = [t.get_text() for t in legend.get_texts()]
+    assert any("rule: ZI test (recommended)\n(FPR 0.00" in text for text in entries)
+    # Here the LRT calls exactly the ZI test's genes, all AUTOZI calls: three rules on one point,
+    # which the second and third name after the first.
+    shared = [text for text in entries if text.endswith(")\nsame point as: LRT, cell types as covariate")]
+    assert [text.split("\n")[0] for text in shared] == [
+        "rule: ZI test (recommended)",
+        "rule: AUTOZI and ZI test agree",
+    ]
+    assert sum("same point" in text for text in entries) == 2
     plt.close(figure)
     figure = azt.pl.seed_stability(genes, [0, 1], 0.5)
     assert any(line.get_label() == "same q under both seeds" for line in figure.axes[0].lines)
@@ -296,6 +312,7 @@ def test_simulation_figures():
     figure = azt.pl.design_false_positives(rates, ["m1", "m2"])
     texts = _texts(figure)
     assert texts.count("0: no false call") == 2 and "0.30" in texts and "0.02" in texts
+    assert all(text.get_position()[0] > 0.05 for text in figure.axes[0].texts)  # right of the target
     plt.close(figure)
 
 
@@ -305,3 +322,14 @@ def test_panel_titles_give_q_values_readably():
     assert _qvalue_text(float("nan")) == "not tested"
     assert _qvalue_text(4e-47) == "q-value < 0.001"
     assert _qvalue_text(0.0068) == "q-value 0.0068"
+
+
+def test_readable_tables_never_show_a_small_value_as_zero():
+    table = pd.DataFrame(
+        {"qvalue": [0.0, 1e-5, 0.0004, 0.0006, 0.138, np.nan], "call": [True] * 6, "cells": range(6)}
+    )
+    shown = azt.readable(table)
+    assert shown["qvalue"].tolist() == ["0", "< 0.001", "< 0.001", "0.001", "0.138", ""]
+    assert shown["call"].tolist() == [True] * 6 and shown["cells"].tolist() == list(range(6))
+    assert table["qvalue"].iloc[1] == 1e-5  # the table given is left as it was
+    assert azt.readable(table, digits=2)["qvalue"].iloc[4] == "0.14"

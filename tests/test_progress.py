@@ -58,6 +58,7 @@ scvi.model.AUTOZI(data).train(
 """
 
 
+@pytest.mark.full  # a kernel that loads scvi-tools: about 8 s
 def test_progress_lines_reach_papermill_logs(tmp_path, caplog):
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(TINY_FIT)])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

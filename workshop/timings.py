@@ -170,7 +170,7 @@ def _computer_shares(text: str, sections: list[Section]) -> str:
             line = "|".join(cells) + ("\n" if line.endswith("\n") else "")
         lines.append(line)
     total = sum(section.seconds for section in sections) / 60
-    return re.sub(r"about \d+ minutes in all", f"about {round(total)} minutes in all", "".join(lines))
+    return re.sub(r"about [\d.]+ minutes? in all", f"about {total:.1f} minutes in all", "".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:

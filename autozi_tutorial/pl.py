@@ -213,7 +213,7 @@ def calls(
         )
     if notes:
         # On a white box: the threshold lines run through the corner the notes sit in.
-        box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.9}
+        box = {"facecolor": "white", "edgecolor": "none"}
         ax.text(
             0.02, 0.97, "\n".join(notes), transform=ax.transAxes, va="top", fontsize=10, bbox=box, zorder=5
         )
@@ -625,7 +625,7 @@ def seed_stability(genes: pd.DataFrame, seeds: Sequence[int], threshold: float =
         transform=ax.transAxes,
         va="top",
         zorder=4,
-        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9},
+        bbox={"facecolor": "white", "edgecolor": "none"},
     )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

@@ -216,6 +216,11 @@ def test_calls_names_only_groups_with_genes_and_the_pile_at_the_bottom():
     assert all(not label.endswith("(0)") for label in legend)
     bottom = int((-np.log10(adata.var["zi_test_qvalue"].clip(lower=1e-300)).fillna(0) < 0.05).sum())
     assert f"{bottom} of 30 genes lie on the bottom line" in _texts(figure)
+    # The notes sit on an opaque box above the threshold lines that cross their corner.
+    ax = figure.axes[0]
+    note = next(text for text in ax.texts if "bottom line" in text.get_text())
+    assert note.get_bbox_patch().get_facecolor() == (1.0, 1.0, 1.0, 1.0)
+    assert note.get_zorder() > max(line.get_zorder() for line in ax.lines)
     plt.close(figure)
     # Without a call, one gene is named, the strongest candidate: names never pile up.
     adata.var["zi_test_call"] = False

@@ -83,6 +83,29 @@ def device_in_words(accelerator: str) -> str:
     return "the CPU (no GPU found)" if accelerator == "auto" else "the CPU"
 
 
+def resolved_device(accelerator: str) -> dict[str, str | None]:
+    """Where Lightning trains for a checked ``accelerator``, in :func:`training_device`'s form.
+
+    Parameters
+    ----------
+    accelerator
+        As for :func:`device_in_words` (``"auto"``: a CUDA GPU, else Apple's GPU, else the CPU).
+
+    Returns
+    -------
+    dict
+        ``device`` (``"cuda:0"``, ``"mps"`` or ``"cpu"``) and ``device_name`` (the CUDA GPU's
+        name, None otherwise), for a run's summary when no trained model is at hand.
+    """
+    import torch
+
+    if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
+        return {"device": "cuda:0", "device_name": torch.cuda.get_device_name(0)}
+    if accelerator in ("mps", "auto") and torch.backends.mps.is_available():
+        return {"device": "mps", "device_name": None}
+    return {"device": "cpu", "device_name": None}
+
+
 def accelerator_unavailable(accelerator: str) -> str | None:
     """Why ``accelerator`` cannot be used on this machine, or None when it can.
 

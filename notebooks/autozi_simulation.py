@@ -340,7 +340,7 @@ pd.concat(comparison).round(3)
 #
 # The per-gene scores, the error-rate tables and the figures go to `output_dir`; a run that
 # fails leaves the previous results untouched. The summary records where the models trained
-# (`device`).
+# (`device`, and `device_name` for a GPU), as the main lesson's does.
 
 # %%
 summary = {
@@ -349,7 +349,7 @@ summary = {
     "n_spike_ins": int(genes["spike_in"].sum()),
     "max_epochs": max_epochs,
     "seeds": seeds,
-    "device": azt.device_in_words(azt.resolve_accelerator("auto")),
+    **azt.resolved_device(azt.resolve_accelerator("auto")),
     "threshold": threshold,
     "fdr": fdr,
     "seed_agreement": agreement,

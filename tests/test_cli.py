@@ -142,6 +142,7 @@ def broken_checks(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
     return {case: _finish(process) for case, process in started.items()}
 
 
+@pytest.mark.full  # four fresh interpreters importing the stack: about 8 s
 @pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
 def test_check_names_a_broken_package_instead_of_failing(case, broken_checks):
     """One FIX line, naming the package and the command that fixes it; no traceback, no training."""

@@ -355,3 +355,18 @@ def test_the_training_device_is_named_in_words(monkeypatch):
     assert device_in_words("auto") == "the GPU (NVIDIA H200, found automatically)"
     assert device_in_words("gpu") == "the GPU (NVIDIA H200)"
     assert device_in_words("cpu") == "the CPU"
+
+
+def test_the_resolved_device_has_the_trained_models_form(monkeypatch):
+    """A summary without a trained model records "auto" as what it finds, as training_device would."""
+    import torch
+
+    from autozi_tutorial.devices import resolved_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolved_device("auto") == resolved_device("cpu") == {"device": "cpu", "device_name": None}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: "NVIDIA H200")
+    assert resolved_device("auto") == {"device": "cuda:0", "device_name": "NVIDIA H200"}
+    assert resolved_device("cpu") == {"device": "cpu", "device_name": None}

@@ -73,12 +73,11 @@ def device_in_words(accelerator: str) -> str:
     str
         The device, with the GPU's name where there is one.
     """
-    import torch
-
-    if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
+    device = resolved_device(accelerator)
+    if device["device"] == "cuda:0":
         found = ", found automatically" if accelerator == "auto" else ""
-        return f"the GPU ({torch.cuda.get_device_name(0)}{found})"
-    if accelerator in ("mps", "auto") and torch.backends.mps.is_available():
+        return f"the GPU ({device['device_name']}{found})"
+    if device["device"] == "mps":
         return "Apple's GPU (MPS)"
     return "the CPU (no GPU found)" if accelerator == "auto" else "the CPU"
 

@@ -99,11 +99,8 @@ def lesson_fits(
         Cells the models are trained on.
     autozi_epochs
         Epochs of each AUTOZI training.
-    by_label
-        Whether AUTOZI also runs per cell type (the data have cell types).
-    n_genes
-        Genes analysed: below ``cell_states.MIN_GENES_HELD_OUT`` each ZI test also trains on
-        its bootstrap's draws. None: enough genes.
+    by_label, n_genes
+        As for :func:`lesson_models`.
 
     Returns
     -------

@@ -441,7 +441,6 @@ def _markdown_rates(expressed: pd.DataFrame) -> str:
 
 #: The committed summary of the ZI test's rows (``--compact``), rendered into README.md (``--readme``).
 COMPACT = Path(__file__).parent / "evaluate_calls_zi_test.json"
-README = Path(__file__).parent / "README.md"
 
 
 def compact(report_path: Path) -> dict:
@@ -509,15 +508,6 @@ def compact_markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def write_readme() -> None:
-    """Replace README.md's ``zi test now`` block by :func:`compact_markdown` of :data:`COMPACT`."""
-    text = README.read_text()
-    start, end = "<!-- zi test now -->\n", "<!-- end -->"
-    head, rest = text.split(start, 1)
-    block = compact_markdown(json.loads(COMPACT.read_text()))
-    README.write_text(head + start + block + "\n" + end + rest.split(end, 1)[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller data and fewer epochs")
@@ -563,7 +553,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.readme:
-        write_readme()
+        from zi_common import write_readme  # beside this script: it renders every README block
+
+        write_readme({"zi test now": compact_markdown(json.loads(COMPACT.read_text()))})
         return
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)

@@ -1,4 +1,4 @@
-"""Command line: check a learner's installation, and fetch the seed's data before the day.
+"""Command line: check an installation before the day; fetch the seed's data for the take-home run.
 
 ``python -m autozi_tutorial check`` prints one ``OK``, ``NOTE`` or ``FIX`` line per check and
 exits with status 1 when anything needs fixing. ``python -m autozi_tutorial fetch`` downloads

@@ -28,7 +28,7 @@ def call_metrics(truth: np.ndarray, called: np.ndarray, score: np.ndarray | None
     called
         True where the gene was called zero-inflated.
     score
-        Higher means more likely ZI (e.g. ``zi_prob``); enables ``roc_auc`` and ``pr_auc``.
+        Higher means more likely ZI (e.g. ``autozi_prob``); enables ``roc_auc`` and ``pr_auc``.
 
     Returns
     -------
@@ -62,7 +62,7 @@ def evaluate_methods(
     table: pd.DataFrame,
     methods: dict[str, tuple[str, str | None]],
     truth: str = "zi_true",
-    expression: str = "mean_counts",
+    expression: str = "mean_count",
     bins: Sequence[float] | None = EXPRESSION_BINS,
 ) -> pd.DataFrame:
     """Error rates of several methods, overall and by expression bin, as one tidy table.
@@ -103,7 +103,7 @@ def evaluate_methods(
 def error_rate_summary(
     genes: pd.DataFrame, methods: dict[str, tuple[str, str | None]], min_mean: float = 1.0
 ) -> pd.DataFrame:
-    """Error rates over all genes and over genes with ``mean_counts > min_mean``, spike-ins excluded.
+    """Error rates over all genes and over genes with ``mean_count > min_mean``, spike-ins excluded.
 
     Parameters
     ----------
@@ -120,7 +120,7 @@ def error_rate_summary(
         :func:`evaluate_methods`'s columns plus ``genes`` (``"all"`` or ``"mean count > 1"``).
     """
     biological = genes[~genes["spike_in"]]
-    expressed = biological[biological["mean_counts"] > min_mean]
+    expressed = biological[biological["mean_count"] > min_mean]
     return pd.concat(
         [
             evaluate_methods(biological, methods, bins=None).assign(genes="all"),
@@ -138,7 +138,7 @@ def roc_points(truth: np.ndarray, score: np.ndarray, method: str) -> pd.DataFram
 
 #: The calls :func:`score_simulated_genes` scores: name -> (call column, score column).
 METHODS: dict[str, tuple[str, str | None]] = {
-    "AUTOZI q > threshold": ("autozi_call", "zi_prob"),
+    "AUTOZI q > threshold": ("autozi_call", "autozi_prob"),
     "LRT, cell types as covariate": ("lrt_types_call", "lrt_types_score"),
     "ZI test (recommended)": ("zi_test_call", "zi_test_score"),
     "AUTOZI and ZI test agree": ("agreement_call", None),
@@ -180,7 +180,7 @@ def score_simulated_genes(
     adata
         Output of a simulator in :mod:`autozi_tutorial.simulation` (truth in ``var``); not modified.
     seeds
-        One AUTOZI fit per seed; the first seed gives ``zi_prob`` and the calls, and seeds the
+        One AUTOZI fit per seed; the first seed gives ``autozi_prob`` and the calls, and seeds the
         ZI test's cell-state model.
     max_epochs
         Training epochs of AUTOZI (the ZI test's cell-state model has its own, fixed, training).
@@ -193,13 +193,13 @@ def score_simulated_genes(
     layer
         Layer with the counts.
     autozi
-        False: leave AUTOZI out (no ``zi_prob*``, ``autozi_call`` or ``agreement_call``), to
+        False: leave AUTOZI out (no ``autozi_prob*``, ``autozi_call`` or ``agreement_call``), to
         rerun the tests alone.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by gene: ``zi_true, spike_in, mean_counts, zi_prob_seed<s>..., zi_prob,
+        Indexed by gene: ``zi_true, spike_in, mean_count, autozi_prob_seed<s>..., autozi_prob,
         autozi_call``, for each test (``lrt_types``: library size and cell types only;
         ``zi_test``: the recommended call, as the tool calibrates it by default; ``zi_test_raw``:
         the same run's statistics with the boundary null's p-values, the same unless a
@@ -211,16 +211,16 @@ def score_simulated_genes(
     table = pd.DataFrame(index=adata.var_names)
     table["zi_true"] = adata.var["zi_true"].to_numpy(dtype=bool)
     table["spike_in"] = adata.var["spike_in"].to_numpy(dtype=bool) if "spike_in" in adata.var else False
-    table["mean_counts"] = np.asarray(adata.layers[layer].mean(axis=0)).ravel()
+    table["mean_count"] = np.asarray(adata.layers[layer].mean(axis=0)).ravel()
     keys = {"layer": layer, "labels_key": labels_key, "batch_key": batch_key}
     for seed in seeds if autozi else []:
         scored = tl.autozi(
             adata, threshold=threshold, max_epochs=max_epochs, random_state=seed, copy=True, **keys
         )
-        table[f"zi_prob_seed{seed}"] = scored.var["autozi_prob"].to_numpy()
+        table[f"autozi_prob_seed{seed}"] = scored.var["autozi_prob"].to_numpy()
     if autozi:
-        table["zi_prob"] = table[f"zi_prob_seed{seeds[0]}"]
-        table["autozi_call"] = call_zi(table["zi_prob"], threshold)
+        table["autozi_prob"] = table[f"autozi_prob_seed{seeds[0]}"]
+        table["autozi_call"] = call_zi(table["autozi_prob"], threshold)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # convergence is recorded per gene instead
         coarse = tl.zi_test(
@@ -242,6 +242,6 @@ def score_simulated_genes(
 
 def seed_agreement(table: pd.DataFrame, seeds: Sequence[int], threshold: float = 0.5) -> float:
     """Smallest share of genes given the same AUTOZI call by any two of ``seeds`` (NaN for one seed)."""
-    calls = [table[f"zi_prob_seed{seed}"] > threshold for seed in seeds]
+    calls = [table[f"autozi_prob_seed{seed}"] > threshold for seed in seeds]
     pairs = [float((a == b).mean()) for i, a in enumerate(calls) for b in calls[i + 1 :]]
     return min(pairs) if pairs else float("nan")

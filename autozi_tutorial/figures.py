@@ -21,8 +21,12 @@ class LessonFigures(dict[str, Figure]):
     >>> figures.show("calls", azt.pl.calls(adata), "Both calls for every gene.")  # doctest: +SKIP
 
     shows the figure with "**Figure 1.** Both calls for every gene." under it, and keeps it
-    as ``figures["calls"]``.
+    as ``figures["calls"]``. A figure a run cannot draw is skipped with :meth:`skip`, which
+    keeps its number, so that the lesson's text names the same figures in every run.
     """
+
+    #: Figures skipped so far (:meth:`skip`): they keep their numbers.
+    skipped: int = 0
 
     def caption(self, caption: str) -> str:
         """The caption the next figure gets: its number in bold, then ``caption``.
@@ -35,9 +39,10 @@ class LessonFigures(dict[str, Figure]):
         Returns
         -------
         str
-            ``"**Figure N.** <caption>"``, N being one more than the figures shown so far.
+            ``"**Figure N.** <caption>"``, N being one more than the figures shown or
+            skipped so far.
         """
-        return f"**Figure {len(self) + 1}.** {caption}"
+        return f"**Figure {len(self) + self.skipped + 1}.** {caption}"
 
     def show(self, name: str, figure: Figure, caption: str) -> None:
         """Show ``figure`` with its numbered caption under it, and keep it as ``name``.
@@ -63,12 +68,27 @@ class LessonFigures(dict[str, Figure]):
         """
         if name in self:
             raise ValueError(f"A figure named {name!r} was already shown.")
-        text = self.caption(caption)
-        try:
-            from IPython.display import Markdown, display
-        except ImportError:  # pragma: no cover - IPython comes with the lessons' set-up
-            print(text)
-        else:
-            display(figure, Markdown(text))
+        _display(self.caption(caption), figure)
         plt.close(figure)
         self[name] = figure
+
+    def skip(self, reason: str) -> None:
+        """Say that the next figure is not drawn in this run, and why; it keeps its number.
+
+        Parameters
+        ----------
+        reason
+            Why this run has no such figure (Markdown), e.g. "the data have no cell types".
+        """
+        _display(self.caption(f"Not drawn in this run: {reason}"))
+        self.skipped += 1
+
+
+def _display(text: str, figure: Figure | None = None) -> None:
+    """Show ``figure`` (if any) and the Markdown ``text`` under it; outside a notebook, print the text."""
+    try:
+        from IPython.display import Markdown, display
+    except ImportError:  # pragma: no cover - IPython comes with the lessons' set-up
+        print(text)
+    else:
+        display(*([figure] if figure is not None else []), Markdown(text))

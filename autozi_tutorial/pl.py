@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -180,7 +181,7 @@ def calls(
         "neither",
     )
     names = {"both": "both", "zi_test": "ZI test only", "autozi": "AUTOZI's rule only", "neither": "neither"}
-    fig, ax = plt.subplots(figsize=(8.5, 5))
+    fig, ax = plt.subplots(figsize=(10, 5))
     for key in ("neither", "autozi", "zi_test", "both"):
         chosen = group == key
         if not chosen.any():
@@ -201,24 +202,21 @@ def calls(
     if named.empty:
         named = data.nsmallest(1, "q")
         notes.append(
-            f"The ZI test calls no gene (no q-value below {fdr:g});\nnamed: its strongest candidate."
+            f"The ZI test calls no gene\n(no q-value below {fdr:g});\nnamed: its strongest candidate."
         )
     for row in named.itertuples():
         ax.annotate(row.gene, (row.x, row.y), fontsize=10, xytext=(4, 3), textcoords="offset points")
     bottom = int((evidence < 0.05).sum())
     if bottom:
         notes.append(
-            f"{bottom} of {len(evidence)} genes lie on the bottom line (q-value about 1:\n"
-            "no sign of extra zeros once their cells' states are known)."
+            f"{bottom} of {len(evidence)} genes lie on the bottom line\n(q-value about 1: no sign of extra\n"
+            "zeros once their cells' states are known)."
         )
     if notes:
-        # On a white box: the threshold lines run through the corner the notes sit in.
-        box = {"facecolor": "white", "edgecolor": "none"}
-        ax.text(
-            0.02, 0.97, "\n".join(notes), transform=ax.transAxes, va="top", fontsize=10, bbox=box, zorder=5
-        )
+        # Under the legend, outside the axes: no point or line runs through them.
+        ax.text(1.02, 0.45, "\n".join(notes), transform=ax.transAxes, va="top", fontsize=10)
     ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(bottom=-0.05, top=max(float(evidence.max()) * 1.15, -np.log10(fdr) * 2.5))
+    ax.set_ylim(bottom=-0.05, top=max(float(evidence.max()) * 1.15, -np.log10(fdr) * 1.3))
     ax.set_xlabel(f"AUTOZI's score q(δ < 0.5)   (dashed: threshold {threshold:g})")
     ax.set_ylabel(f"ZI test: -log10 q-value\n(dotted: q-value {fdr:g})")
     # Outside the axes, right of them: no point or line runs through it.
@@ -325,6 +323,10 @@ def _qvalue_text(qvalue: float) -> str:
     return "q-value < 0.001" if qvalue < 0.001 else f"q-value {qvalue:.2g}"
 
 
+#: Characters per line of a :func:`zero_diagnostic` panel's title (gene and note).
+TITLE_WIDTH = 30
+
+
 @_styled
 def zero_diagnostic(
     adata: AnnData,
@@ -372,9 +374,10 @@ def zero_diagnostic(
     n = len(genes)
     columns = n if n <= 3 else 2  # up to three genes in one row, no empty panel
     rows = int(np.ceil(n / columns)) if n else 1
-    width = 4.8 if columns == 3 else 5.2
+    # Narrow panels: shrunk to a notebook's or the website's width, the text stays readable.
+    width = 3.6 if columns == 3 else 4.2
     fig, axes = plt.subplots(
-        rows, max(columns, 1), figsize=(width * max(columns, 1), 4.6 * rows), squeeze=False
+        rows, max(columns, 1), figsize=(width * max(columns, 1), 4.0 * rows + 0.6), squeeze=False
     )
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
@@ -393,6 +396,7 @@ def zero_diagnostic(
         bins[order] = np.arange(len(order)) * min(n_bins, len(order)) // max(len(order), 1)
         frame = pd.DataFrame({"bin": bins, "expected": expected, "observed": observed})
         points = frame.groupby("bin").agg(expected=("expected", "mean"), observed=("observed", "mean"))
+        per_point = len(order) // max(len(points), 1)
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1.2, label="no extra zeros")
         ax.scatter(
             points["expected"],
@@ -402,28 +406,24 @@ def zero_diagnostic(
             edgecolors="white",
             linewidths=0.5,
             zorder=3,
-            label=f"{len(points)} equal groups of cells\n(they overlap where\ntheir cells expect alike)",
-        )
-        ax.text(
-            0.97,
-            0.03,
-            f"each point: about {len(order) // max(len(points), 1)} cells",
-            transform=ax.transAxes,
-            ha="right",
-            va="bottom",
-            fontsize=10,
+            label=f"{len(points)} equal groups of cells, each point about {per_point} cells\n"
+            "(groups overlap where their cells expect alike)",
         )
         row = table.iloc[g]
         verdict = "called" if row["call"] else "not called"
-        note = f", {notes[gene]}" if notes.get(gene) else ""
-        ax.set_title(f"{gene}{note}\n{verdict} ({_qvalue_text(row['qvalue'])})")
+        note = textwrap.fill(f"{gene}, {notes[gene]}", TITLE_WIDTH) if notes.get(gene) else gene
+        ax.set_title(f"{note}\n{verdict} ({_qvalue_text(row['qvalue'])})")
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("expected share of zeros")
         ax.set_ylabel("observed share of zeros")
-    axes[0, 0].legend(frameon=False, loc="upper left")
     sns.despine(fig)
-    fig.tight_layout()
+    if n:  # one legend for every panel, below them: it covers no point
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, frameon=False, loc="lower center", ncol=2)
+        fig.tight_layout(rect=(0, 0.6 / fig.get_figheight(), 1, 1))
+    else:
+        fig.tight_layout()
     return fig
 
 
@@ -543,12 +543,12 @@ def error_rates_by_expression(
     """True- and false-positive rates of each method by the genes' mean count per cell.
 
     Methods with equal rates are shifted sideways, and a rate of 0 shared by several methods
-    is said in the panel.
+    is said in the panel. Each bin's label gives the number of genes its rates are shares of.
 
     Parameters
     ----------
     genes
-        Simulated genes, spike-ins left out, with ``mean_counts``.
+        Simulated genes, spike-ins left out, with ``mean_count``.
     methods
         Method name -> (call column, score column or None).
 
@@ -562,18 +562,27 @@ def error_rates_by_expression(
     edges = list(EXPRESSION_BINS)
     inner = [f"{low:g}-{high:g}" for low, high in itertools.pairwise(edges[1:-1])]
     names = [f"< {edges[1]:g}", *inner, f"> {edges[-2]:g}"]
+    # Bins without genes are left out of the table: name each bin by its own interval.
+    rename = {
+        str(pd.Interval(low, high, closed="left")): name
+        for (low, high), name in zip(itertools.pairwise(edges), names, strict=True)
+    }
     order = list(dict.fromkeys(rates["expression_bin"]))
-    rename = dict(zip(order, names, strict=False))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    sizes = rates.drop_duplicates("expression_bin").set_index("expression_bin")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
     shift = np.linspace(-0.15, 0.15, len(methods))
-    for ax, (rate, title) in zip(
-        axes, (("tpr", "true-positive rate"), ("fpr", "false-positive rate")), strict=True
+    for ax, (rate, title, counted) in zip(
+        axes,
+        (("tpr", "true-positive rate", "ZI"), ("fpr", "false-positive rate", "not ZI")),
+        strict=True,
     ):
         for offset, method in zip(shift, methods, strict=True):
-            part = rates[rates["method"] == method]
-            x = np.arange(len(part)) + offset
-            ax.plot(x, part[rate], marker="o", color=METHOD_COLOURS.get(method), label=method)
-        ax.set_xticks(np.arange(len(order)), [rename[name] for name in order])
+            part = rates[rates["method"] == method].set_index("expression_bin").loc[order]
+            x = np.arange(len(order)) + offset
+            ax.plot(x, part[rate], "o", markersize=7, color=METHOD_COLOURS.get(method), label=method)
+        # Each rate is a share of the bin's ZI genes (TPR) or of its other genes (FPR): their number.
+        n = sizes["n_zi"] if counted == "ZI" else sizes["n_genes"] - sizes["n_zi"]
+        ax.set_xticks(np.arange(len(order)), [f"{rename[name]}\n{n[name]} {counted}" for name in order])
         ax.set_title(title)
         ax.set_xlabel("mean count per cell")
         ax.set_ylim(-0.04, 1.04)
@@ -589,6 +598,10 @@ def error_rates_by_expression(
     return fig
 
 
+#: :func:`seed_stability` counts the genes above this q under both seeds, where points overlap.
+NEAR_ONE = 0.9
+
+
 @_styled
 def seed_stability(genes: pd.DataFrame, seeds: Sequence[int], threshold: float = 0.5) -> Figure:
     """AUTOZI's q(δ < 0.5) for each gene under two seeds, the diagonal and the threshold drawn.
@@ -596,7 +609,7 @@ def seed_stability(genes: pd.DataFrame, seeds: Sequence[int], threshold: float =
     Parameters
     ----------
     genes
-        Simulated genes with ``zi_true`` and ``zi_prob_seed<seed>`` for the first two seeds.
+        Simulated genes with ``zi_true`` and ``autozi_prob_seed<seed>`` for the first two seeds.
     seeds
         At least two seeds; the first two are drawn.
     threshold
@@ -605,11 +618,12 @@ def seed_stability(genes: pd.DataFrame, seeds: Sequence[int], threshold: float =
     Returns
     -------
     matplotlib.figure.Figure
-        The figure; genes in the two off-diagonal quadrants change their call.
+        The figure; genes in the two off-diagonal quadrants change their call. A note gives
+        their number, and that of the genes above :data:`NEAR_ONE` under both seeds.
     """
     if len(seeds) < 2:
         raise ValueError(f"seed_stability needs two seeds, got {list(seeds)}.")
-    first, second = (genes[f"zi_prob_seed{seed}"] for seed in seeds[:2])
+    first, second = (genes[f"autozi_prob_seed{seed}"] for seed in seeds[:2])
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1.2, label="same q under both seeds")
     for is_zi, name, colour in ((False, "not ZI", COLOURS["neither"]), (True, "ZI", COLOURS["autozi"])):
@@ -618,14 +632,15 @@ def seed_stability(genes: pd.DataFrame, seeds: Sequence[int], threshold: float =
     ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
     ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
     changed = int(((first > threshold) != (second > threshold)).sum())
-    ax.text(  # on a white box, above the threshold lines it would otherwise cross
-        0.02,
-        0.98,
-        f"{changed} of {len(genes)} genes change their call\n(top-left and bottom-right)",
+    # Genes near q = 1 under both seeds overlap in one cluster: their number is said instead.
+    near_one = int(((first > NEAR_ONE) & (second > NEAR_ONE)).sum())
+    ax.text(  # under the legend, outside the axes: no point is covered
+        1.03,
+        0.62,
+        f"{changed} of {len(genes)} genes change their call\n(top-left and bottom-right);\n"
+        f"{near_one} have q > {NEAR_ONE:g} under both seeds\n(overlapping at the top right)",
         transform=ax.transAxes,
         va="top",
-        zorder=4,
-        bbox={"facecolor": "white", "edgecolor": "none"},
     )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -644,7 +659,9 @@ def design_false_positives(rates: pd.DataFrame, methods: Sequence[str], *, targe
     Parameters
     ----------
     rates
-        One row per design and method: ``design``, ``method``, ``fpr``.
+        One row per design and method: ``design``, ``method``, ``fpr``; with ``n_genes`` and
+        ``n_zi`` (:func:`autozi_tutorial.evaluation.evaluate_methods`'s), each label also gives
+        the false calls and the genes without zero inflation the rate is a share of.
     methods
         The methods to draw, in order.
     target
@@ -657,6 +674,7 @@ def design_false_positives(rates: pd.DataFrame, methods: Sequence[str], *, targe
         would be. Every label starts right of the target line.
     """
     designs = list(dict.fromkeys(rates["design"]))
+    counted = {"n_genes", "n_zi"} <= set(rates.columns)
     fig, ax = plt.subplots(figsize=(10, 1.5 * len(designs) + 1.8))
     width = 0.8 / len(methods)
     largest = float(rates["fpr"].max()) if len(rates) else 0.0
@@ -664,15 +682,19 @@ def design_false_positives(rates: pd.DataFrame, methods: Sequence[str], *, targe
         part = rates[rates["method"] == method].set_index("design").reindex(designs)
         offsets = np.arange(len(designs)) + (i - (len(methods) - 1) / 2) * width
         values = part["fpr"].fillna(0.0).to_numpy()
+        nulls = (part["n_genes"] - part["n_zi"]).to_numpy() if counted else [None] * len(values)
         colour = METHOD_COLOURS.get(method)
         ax.barh(offsets, values, height=width, color=colour, label=method)
-        for y, value in zip(offsets, values, strict=True):
+        for y, value, n in zip(offsets, values, nulls, strict=True):
             if value == 0:  # no bar to see: a tick in the method's colour, and words
                 ax.plot([0, 0], [y - width * 0.4, y + width * 0.4], color=colour, linewidth=4, zorder=3)
+            label = f"{value:.2f}" if value > 0 else "0: no false call"
+            if n is not None:
+                label += f" ({round(value * n)} of {n:g})" if value > 0 else f" (of {n:g})"
             ax.text(  # right of the target line, which would otherwise cross the small values' labels
                 max(value, target) + largest * 0.015,
                 y,
-                f"{value:.2f}" if value > 0 else "0: no false call",
+                label,
                 va="center",
                 fontsize=10,
                 zorder=4,

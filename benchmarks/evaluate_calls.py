@@ -83,6 +83,7 @@ from autozi_tutorial.simulation import (
     simulate_pln,
     simulate_trajectory,
 )
+from autozi_tutorial.versions import package_versions
 
 PAPER = {"autozi_tpr": 0.944, "autozi_fpr": 0.032, "autozi_roc_auc": 0.990, "lrt_roc_auc": 0.977}
 DESIGNS = (
@@ -193,13 +194,20 @@ def _methods(table: pd.DataFrame) -> dict[str, tuple[str, str | None]]:
     return {name: columns for name, columns in METHODS.items() if columns[0] in table}
 
 
+def _renamed_in_0_3_2(column: str) -> str:
+    """A per-gene table's column under its name since version 0.3.2 (``zi_prob*``, ``mean_counts``)."""
+    if column.startswith("zi_prob"):
+        return "autozi_prob" + column.removeprefix("zi_prob")
+    return "mean_count" if column == "mean_counts" else column
+
+
 def _with_earlier_autozi(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     """The tests' columns of this run with AUTOZI's from an earlier run's table of the same data."""
-    earlier = pd.read_csv(path, index_col=0)
+    earlier = pd.read_csv(path, index_col=0).rename(columns=_renamed_in_0_3_2)
     same_genes = earlier.index.equals(table.index) and (earlier["zi_true"] == table["zi_true"]).all()
-    if not (same_genes and np.allclose(earlier["mean_counts"], table["mean_counts"])):
+    if not (same_genes and np.allclose(earlier["mean_count"], table["mean_count"])):
         raise ValueError(f"{path} scored other data than this run; rerun without --reuse-autozi.")
-    autozi = [column for column in earlier if column.startswith("zi_prob") or column == "autozi_call"]
+    autozi = [column for column in earlier if column.startswith("autozi_prob") or column == "autozi_call"]
     table = table.join(earlier[autozi])
     table["agreement_call"] = table["autozi_call"] & table["zi_test_call"]
     return table
@@ -221,6 +229,7 @@ def run_design(design: str, args: argparse.Namespace, out: Path, name: str) -> N
         "torch_threads": torch.get_num_threads(),
         "preset": args.preset,
         "autozi_from": args.reuse_autozi,
+        "version": package_versions()["autozi-tutorial"],
     }
     (out / f"{name}_{design}.json").write_text(json.dumps(run, indent=2) + "\n")
     table.to_csv(out / f"{name}_{design}.csv")
@@ -231,7 +240,7 @@ def _design_report(table: pd.DataFrame) -> dict:
     """Error rates, spike-ins called, unconverged tests and seed agreement of one design."""
     methods = _methods(table)
     spikes = table[table["spike_in"]]
-    nulls = table[~table["spike_in"] & ~table["zi_true"] & (table["mean_counts"] > 1)]
+    nulls = table[~table["spike_in"] & ~table["zi_true"] & (table["mean_count"] > 1)]
     result = {
         "n_genes": int((~table["spike_in"]).sum()),
         "spike_ins": len(spikes),
@@ -246,14 +255,14 @@ def _design_report(table: pd.DataFrame) -> dict:
         "null_p_below_0_05": {
             method: float((nulls[score] > -np.log10(0.05)).mean())
             for method, (_, score) in methods.items()
-            if score and score != "zi_prob"
+            if score and score != "autozi_prob"
         },
     }
     result["recommended_call_detail"] = _recommended_detail(table, "zi_test")
     result["uncalibrated_call_detail"] = _recommended_detail(table, "zi_test_raw")
-    if "zi_prob_seed1" in table:
+    if "autozi_prob_seed1" in table:
         result["seed_call_agreement"] = float(
-            ((table["zi_prob_seed0"] > 0.5) == (table["zi_prob_seed1"] > 0.5)).mean()
+            ((table["autozi_prob_seed0"] > 0.5) == (table["autozi_prob_seed1"] > 0.5)).mean()
         )
     return result
 
@@ -277,7 +286,7 @@ def _recommended_detail(table: pd.DataFrame, test: str) -> dict:
     """
     call, score = f"{test}_call", f"{test}_score"
     biological = table[~table["spike_in"]]
-    expressed = biological[biological["mean_counts"] > 1]
+    expressed = biological[biological["mean_count"] > 1]
     truth, called = expressed["zi_true"], expressed[call]
     false_calls, n_non_zi = int(called[~truth].sum()), int((~truth).sum())
     all_calls = int(biological[call].sum())
@@ -342,7 +351,7 @@ def report(out: Path, name: str, qq_path: Path | None = None) -> None:
         path = out / f"{name}_{design}.csv"
         if path.exists():
             run = json.loads((out / f"{name}_{design}.json").read_text())
-            tables[design] = pd.read_csv(path, index_col=0)
+            tables[design] = pd.read_csv(path, index_col=0).rename(columns=_renamed_in_0_3_2)
             designs[design] = {**run, **_design_report(tables[design])}
     if qq_path is not None:
         qq_figure(tables, qq_path)
@@ -410,7 +419,7 @@ def qq_figure(tables: dict[str, pd.DataFrame], path: Path) -> None:
         ax.set_visible(False)
     tests = {"ZI test, uncalibrated": "zi_test_raw_score", "ZI test, with its calibration": "zi_test_score"}
     for ax, (design, table) in zip(axes.ravel(), tables.items(), strict=False):
-        nulls = table[~table["spike_in"] & ~table["zi_true"] & (table["mean_counts"] > 1)]
+        nulls = table[~table["spike_in"] & ~table["zi_true"] & (table["mean_count"] > 1)]
         top = 1.0
         for (name, score), colour in zip(tests.items(), ("#999999", "#d95f02"), strict=True):
             observed = np.sort(nulls[score].to_numpy())[::-1]
@@ -448,10 +457,9 @@ def compact(report_path: Path) -> dict:
 
     Per design, among genes above one count per cell (spike-ins apart): the calls, false calls,
     realised FDR, FPR and TPR of the ZI test as the tool calls (``zi_test``) and of its
-    uncalibrated statistics (``uncalibrated``), and the spike-ins it called.
+    uncalibrated statistics (``uncalibrated``), the spike-ins it called, and the version of
+    the package that ran it (a table written before versions were recorded: None).
     """
-    from autozi_tutorial.versions import package_versions
-
     report = json.loads(report_path.read_text())
 
     def figures(detail: dict) -> dict:
@@ -470,6 +478,7 @@ def compact(report_path: Path) -> dict:
                 "uncalibrated": figures(result["uncalibrated_call_detail"]),
                 "spike_ins": result["spike_ins"],
                 "spike_ins_called": result["spike_ins_called"].get("ZI test (recommended)", 0),
+                "version": result.get("version"),
             }
             for design, result in report["designs"].items()
         },
@@ -501,9 +510,14 @@ def compact_markdown(summary: dict) -> str:
             f"| {raw['fpr']:.3f}{raw_tpr} "
             f"| {'yes' if met else 'no'} |"
         )
+    ran = {}
+    for design, row in summary["designs"].items():
+        ran.setdefault(row.get("version") or version, []).append(design)
+    runs = "; ".join(f"version {v}: {', '.join(designs)}" for v, designs in sorted(ran.items(), reverse=True))
     lines += [
         "",
-        f"Version {version}, `--no-autozi`; the calls and rates among genes above one count per cell.",
+        f"Reported by version {version}, `--no-autozi`; the calls and rates among genes above one count "
+        f"per cell. The runs, by the version that made them: {runs}.",
     ]
     return "\n".join(lines)
 

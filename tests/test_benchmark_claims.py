@@ -20,6 +20,48 @@ def _script(name: str):
     return module
 
 
+def test_own_count_table_is_its_report(monkeypatch):
+    """The library size without the tested gene: the README's table renders the committed report,
+    whose `met` columns are what the calibration's targets say of its runs."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the script imports zi_common from beside it
+    own_count, zi_common = _script("own_count_library"), _script("zi_common")
+    report = json.loads((BENCHMARKS / "own_count_library.json").read_text())
+    text = (BENCHMARKS / "README.md").read_text()
+    assert f"<!-- own count -->\n{own_count.markdown(report)}\n<!-- end -->" in text
+    for run in report.values():
+        for arm in own_count.ARMS[:2]:
+            assert run[f"met_{arm}"] == zi_common.meets(run, arm, "oracle", run["design"])["all"]
+    # Every design kept aside (data seed 23) was run, and the development seed's too.
+    assert {run["seed"] for run in report.values()} >= {0, 23}
+    # The prose under the table.
+    before, after = ([run[arm] for run in report.values()] for arm in own_count.ARMS[:2])
+    fell = sum(
+        b["null_mean_statistic"] > a["null_mean_statistic"] for b, a in zip(before, after, strict=True)
+    )
+    assert f"mean\nstatistic fell in all {len(report)} runs" in text and fell == len(report)
+    assert all(
+        a["null_p_below_0_05"] <= b["null_p_below_0_05"]
+        for b, a in zip(before, after, strict=True)
+        if b["null_p_below_0_05"] is not None
+    )
+    moved = [
+        abs(b["calls"] - a["calls"]) for b, a in zip(before, after, strict=True) if b["calls"] != a["calls"]
+    ]
+    assert f"{len(moved)} runs\nchanged their calls, each by one gene" in text and set(moved) == {1}
+
+
+def test_the_oracles_own_miss_is_the_reports():
+    """The prose's draw on which even the true means miss the FDR target, from the seed-0 report."""
+    run = json.loads((BENCHMARKS / "zi_common_report_seed0.json").read_text())["runs"]["batches_12k_seed0"]
+    oracle, test = run["oracle"], run["zi_test"]
+    assert oracle["fdr"] > 0.05 >= test["fdr"]
+    text = " ".join((BENCHMARKS / "README.md").read_text().split())
+    assert (
+        f"on `batches_12k` (seed 0) its realised FDR is {oracle['fdr']:.3f} ({oracle['false_calls']} false "
+        f"calls of {oracle['calls']}), where the test's is {test['fdr']:.3f}"
+    ) in text
+
+
 def test_every_data_seed_of_the_calibration_benchmark_has_a_report():
     seeds = {json.loads(path.read_text())["seed"] for path in REPORTS}
     assert {0, 23} <= seeds, seeds
@@ -52,6 +94,10 @@ def test_readme_quotes_the_seed_scale_run():
     lesson, zi_test = report["lesson"]["seconds"] / 60, report["zi_test"]["seconds"] / 60
     assert f"the lesson took {lesson:.0f} minutes end to end" in readme
     assert f"`tl.zi_test`\nalone {zi_test:.1f} of them" in readme
+    # The script table's run time: one unit, the lesson and the ZI test, in the same run.
+    whole = (report["unit_seconds"] + report["lesson"]["seconds"] + report["zi_test"]["seconds"]) / 60
+    table = (BENCHMARKS / "README.md").read_text()
+    assert f"about {5 * round(whole / 5)} min here (the lesson {lesson:.0f} of them)" in table
 
 
 def test_gpu_prose_is_the_gpu_reports():

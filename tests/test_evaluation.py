@@ -39,7 +39,7 @@ def test_evaluate_methods_by_bin():
             "zi_true": [True, False, True, False],
             "call": [True, True, False, False],
             "score": [0.9, 0.6, 0.4, 0.1],
-            "mean_counts": [0.05, 0.05, 5.0, 5.0],
+            "mean_count": [0.05, 0.05, 5.0, 5.0],
         }
     )
     result = evaluate_methods(table, {"m": ("call", "score")}, bins=(0, 1, np.inf)).set_index(
@@ -61,9 +61,9 @@ def test_seed_agreement_takes_the_worst_pair():
 
     table = pd.DataFrame(
         {
-            "zi_prob_seed0": [0.9, 0.9, 0.1, 0.1],
-            "zi_prob_seed1": [0.9, 0.1, 0.1, 0.1],
-            "zi_prob_seed2": [0.1, 0.1, 0.9, 0.9],
+            "autozi_prob_seed0": [0.9, 0.9, 0.1, 0.1],
+            "autozi_prob_seed1": [0.9, 0.1, 0.1, 0.1],
+            "autozi_prob_seed2": [0.1, 0.1, 0.9, 0.9],
         }
     )
     assert seed_agreement(table, [0, 1]) == 0.75
@@ -78,7 +78,7 @@ def test_error_rate_summary_excludes_spike_ins_and_splits_by_expression():
         {
             "zi_true": [True, False, True, False, False],
             "spike_in": [False, False, False, False, True],
-            "mean_counts": [5.0, 5.0, 0.2, 0.2, 9.0],
+            "mean_count": [5.0, 5.0, 0.2, 0.2, 9.0],
             "call": [True, False, True, True, True],
         }
     )
@@ -129,5 +129,5 @@ def test_every_method_is_scored_through_the_tools(monkeypatch):
     np.testing.assert_array_equal(table["zi_test_raw_call"], table["zi_test_raw_qvalue"] < 0.05)
     # Without AUTOZI, the tests' columns are the same (the same seeded cell-state model).
     tests_only = score_simulated_genes(adata, max_epochs=2, autozi=False)
-    assert not [column for column in tests_only if "zi_prob" in column or "autozi" in column]
+    assert not [column for column in tests_only if "autozi_prob" in column or "autozi" in column]
     np.testing.assert_allclose(tests_only["zi_test_score"], table["zi_test_score"])

@@ -61,6 +61,11 @@ def test_figures_are_numbered_in_order_and_kept(monkeypatch):
     assert [objects[1].data for objects in shown] == ["**Figure 1.** One thing.", "**Figure 2.** Another."]
     assert shown[0][0] is first
     assert figures.caption("Next.") == "**Figure 3.** Next."
+    # A figure this run cannot draw keeps its number: the text's "Figure 4" is still Figure 4.
+    figures.skip("the data have no cell types.")
+    assert shown[-1][0].data == "**Figure 3.** Not drawn in this run: the data have no cell types."
+    figures.show("fourth", plt.figure(), "After the gap.")
+    assert shown[-1][1].data == "**Figure 4.** After the gap." and len(figures) == 3
     with pytest.raises(ValueError, match="'first'"):
         figures.show("first", plt.figure(), "Again.")
     assert isinstance(figures, dict) and lesson_figures.LessonFigures is azt.LessonFigures
@@ -216,11 +221,12 @@ def test_calls_names_only_groups_with_genes_and_the_pile_at_the_bottom():
     assert all(not label.endswith("(0)") for label in legend)
     bottom = int((-np.log10(adata.var["zi_test_qvalue"].clip(lower=1e-300)).fillna(0) < 0.05).sum())
     assert f"{bottom} of 30 genes lie on the bottom line" in _texts(figure)
-    # The notes sit on an opaque box above the threshold lines that cross their corner.
+    # The notes sit right of the axes, where no point or threshold line runs.
     ax = figure.axes[0]
     note = next(text for text in ax.texts if "bottom line" in text.get_text())
-    assert note.get_bbox_patch().get_facecolor() == (1.0, 1.0, 1.0, 1.0)
-    assert note.get_zorder() > max(line.get_zorder() for line in ax.lines)
+    figure.canvas.draw()
+    assert note.get_window_extent().x0 > ax.get_window_extent().x1
+    assert note.get_window_extent().x1 <= figure.bbox.x1  # and within the figure
     plt.close(figure)
     # Without a call, one gene is named, the strongest candidate: names never pile up.
     adata.var["zi_test_call"] = False
@@ -238,7 +244,11 @@ def test_zero_diagnostic_notes_and_readable_fonts():
     (ax,) = [ax for ax in figure.axes if ax.get_visible()]
     assert ax.get_title().startswith("gene1, why it is shown\n")
     assert ax.title.get_fontsize() >= 11 and ax.xaxis.label.get_fontsize() >= 10
-    assert "each point: about 15 cells" in _texts(figure)
+    # One legend for the figure, below the panels: it covers no point.
+    (legend,) = figure.legends
+    assert "each point about 15 cells" in legend.get_texts()[1].get_text()
+    figure.canvas.draw()
+    assert legend.get_window_extent().y1 <= ax.get_window_extent().y0
     plt.close(figure)
 
 
@@ -265,13 +275,13 @@ def _simulated_genes() -> pd.DataFrame:
     genes = pd.DataFrame(
         {
             "zi_true": truth,
-            "mean_counts": rng.lognormal(0, 1.5, 40),
-            "zi_prob": np.clip(truth * 0.5 + rng.uniform(0, 0.5, 40), 0, 1),
-            "zi_prob_seed0": rng.uniform(0, 1, 40),
-            "zi_prob_seed1": rng.uniform(0, 1, 40),
+            "mean_count": rng.lognormal(0, 1.5, 40),
+            "autozi_prob": np.clip(truth * 0.5 + rng.uniform(0, 0.5, 40), 0, 1),
+            "autozi_prob_seed0": rng.uniform(0, 1, 40),
+            "autozi_prob_seed1": rng.uniform(0, 1, 40),
         }
     )
-    genes["autozi_call"] = genes["zi_prob"] > 0.5
+    genes["autozi_call"] = genes["autozi_prob"] > 0.5
     genes["lrt_types_score"] = truth * 2 + rng.uniform(0, 1, 40)
     genes["lrt_types_call"] = genes["lrt_types_score"] > 2.5
     genes["zi_test_score"] = genes["lrt_types_score"]
@@ -300,16 +310,34 @@ def test_simulation_figures():
     ]
     assert sum("same point" in text for text in entries) == 2
     plt.close(figure)
+    genes.loc[genes.index[:5], ["autozi_prob_seed0", "autozi_prob_seed1"]] = 0.95  # a cluster near 1
     figure = azt.pl.seed_stability(genes, [0, 1], 0.5)
     assert any(line.get_label() == "same q under both seeds" for line in figure.axes[0].lines)
-    changed = int(((genes["zi_prob_seed0"] > 0.5) != (genes["zi_prob_seed1"] > 0.5)).sum())
+    changed = int(((genes["autozi_prob_seed0"] > 0.5) != (genes["autozi_prob_seed1"] > 0.5)).sum())
     assert f"{changed} of 40 genes change their call" in _texts(figure)
+    near_one = int(((genes["autozi_prob_seed0"] > 0.9) & (genes["autozi_prob_seed1"] > 0.9)).sum())
+    assert near_one >= 5 and f"{near_one} have q > 0.9 under both seeds" in _texts(figure)
     plt.close(figure)
     with pytest.raises(ValueError, match="two seeds"):
         azt.pl.seed_stability(genes, [0])
     figure = azt.pl.error_rates_by_expression(genes)
     assert [ax.get_title() for ax in figure.axes] == ["true-positive rate", "false-positive rate"]
     assert "methods at 0 in every bin" in _texts(figure)
+    # Each bin says how many genes its rates are shares of: ZI genes (TPR), the others (FPR).
+    bins = pd.cut(genes["mean_count"], [0.0, 0.1, 1.0, 10.0, np.inf], right=False)
+    zi, other = genes.groupby(bins, observed=True)["zi_true"].agg(["sum", "size"]).T.to_numpy()
+    ticks = [[tick.get_text() for tick in ax.get_xticklabels()] for ax in figure.axes]
+    assert [tick.split("\n")[1] for tick in ticks[0]] == [f"{n} ZI" for n in zi]
+    assert [tick.split("\n")[1] for tick in ticks[1]] == [f"{n} not ZI" for n in other - zi]
+    plt.close(figure)
+    # A bin without genes is left out, and the others keep their own names.
+    kept = genes[genes["mean_count"] >= 0.1]
+    figure = azt.pl.error_rates_by_expression(kept)
+    names = {"[0.1, 1.0)": "0.1-1", "[1.0, 10.0)": "1-10", "[10.0, inf)": "> 10"}
+    present = pd.cut(kept["mean_count"], [0.0, 0.1, 1.0, 10.0, np.inf], right=False).value_counts(sort=False)
+    expected = [names[str(interval)] for interval, n in present.items() if n]
+    assert expected[0] == "0.1-1"
+    assert [tick.get_text().split("\n")[0] for tick in figure.axes[0].get_xticklabels()] == expected
     plt.close(figure)
     rates = pd.DataFrame(
         {"design": ["a", "a", "b", "b"], "method": ["m1", "m2", "m1", "m2"], "fpr": [0.3, 0.0, 0.02, 0.0]}
@@ -318,6 +346,16 @@ def test_simulation_figures():
     texts = _texts(figure)
     assert texts.count("0: no false call") == 2 and "0.30" in texts and "0.02" in texts
     assert all(text.get_position()[0] > 0.05 for text in figure.axes[0].texts)  # right of the target
+    plt.close(figure)
+    # With the genes counted, each rate says what it is a share of: 0.02 of 50 is one gene.
+    figure = azt.pl.design_false_positives(
+        rates.assign(n_genes=[60, 60, 70, 70], n_zi=[10, 10, 20, 20]), ["m1"]
+    )
+    texts = _texts(figure).split("\n")
+    assert texts == ["0.30 (15 of 50)", "0.02 (1 of 50)"]
+    plt.close(figure)
+    figure = azt.pl.design_false_positives(rates.assign(n_genes=60, n_zi=10), ["m2"])
+    assert _texts(figure).split("\n") == ["0: no false call (of 50)"] * 2
     plt.close(figure)
 
 

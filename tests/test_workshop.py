@@ -147,6 +147,10 @@ def test_learner_copy_of_the_main_lesson_uses_the_offline_data(learner_dir):
     assert 'dataset = "auto"' in _parameters(
         jupytext.read(MAIN_SOURCE).cells
     )  # the lesson itself is not pinned
+    # The title's shell command runs the copy, not the full lesson it came from.
+    title = jupytext.read(learner_dir / "autozi_pbmc.ipynb").cells[0].source
+    assert "papermill autozi_pbmc.ipynb out.ipynb" in title and "notebooks/" not in title
+    assert "papermill notebooks/autozi_pbmc.ipynb" in jupytext.read(MAIN_SOURCE).cells[0].source
 
 
 def _edit(path: Path, text: str) -> None:

@@ -33,13 +33,17 @@ DEFAULT_OUT = ROOT / "workshop" / "learner"
 SOLUTION_TAG = "solution"
 NOTE = (
     "*Learner version: the solutions to the exercises are left out. Your instructor has the\n"
-    "full lesson, which is also on the course website.*"
+    "full lesson, which is also on the course website. Its shell commands run from the folder\n"
+    "this copy is in.*"
 )
 #: Tags of the cells that set a lesson's parameters: the learner's, then the advanced ones.
 PARAMETER_TAGS = frozenset({"learner-parameters", "parameters"})
 #: The parameter line of the main lesson that the learners' copies pin, and what it becomes.
 DATASET_LINE = re.compile(r"^dataset = .*$", flags=re.MULTILINE)
 PINNED_DATASET = 'dataset = "pbmc68k"  # workshop: offline data, 700 cells; "pbmc" for the 12,039 cells'
+#: The shell command of a lesson's title cell runs the full lesson from the project folder; in
+#: the copy it runs the copy, from its own folder.
+LESSON_PATH = re.compile(r"papermill notebooks/")
 #: File in the output folder recording a digest of each copy as written, to tell a copy that
 #: a learner changed from one the script wrote.
 MANIFEST = ".learner-copies.json"
@@ -74,7 +78,7 @@ def learner_notebook(source: Path):
     -------
     nbformat.NotebookNode
         The learners' copy, without outputs, with ``dataset`` pinned to the offline data
-        when the lesson has that parameter.
+        when the lesson has that parameter, and its title's papermill command run on the copy.
     """
     notebook = jupytext.read(source)
     notebook.cells = [cell for cell in notebook.cells if SOLUTION_TAG not in cell.metadata.get("tags", [])]
@@ -86,7 +90,7 @@ def learner_notebook(source: Path):
     title = notebook.cells[0]
     if title.cell_type == "markdown":
         heading, _, rest = title.source.partition("\n")
-        title.source = f"{heading}\n\n{NOTE}\n{rest}"
+        title.source = f"{heading}\n\n{NOTE}\n{LESSON_PATH.sub('papermill ', rest)}"
     notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
     return notebook
 

@@ -217,12 +217,13 @@ def _is_library_size(cell_state_means) -> bool:
 
 def _warn_if_common(table: pd.DataFrame, *, warn: bool) -> float:
     """Share of the well-expressed tested genes called; with ``warn``, a plain warning when it is large."""
-    expressed = table["pvalue"].notna() & (table["mean_count"] >= EXPRESSED_MEAN_COUNT)
+    # "Above 1", as the lessons' expression cut-off reads.
+    expressed = table["pvalue"].notna() & (table["mean_count"] > EXPRESSED_MEAN_COUNT)
     called = int((table["call"] & expressed).sum())
     share = called / max(int(expressed.sum()), 1)
     if warn and share >= COMMON_SHARE and expressed.sum() >= MIN_GENES:
         warnings.warn(
-            f"{called} of the {int(expressed.sum())} genes with a mean count of at least "
+            f"{called} of the {int(expressed.sum())} genes with a mean count above "
             f"{EXPRESSED_MEAN_COUNT:g} ({share:.0%}) have more zeros than their cells' states explain: "
             "zero inflation is common in these data. That is rare in droplet (UMI) counts: check that "
             "the counts are raw, one cell each, neither normalised nor scaled. In plate-based (read) "
@@ -362,7 +363,7 @@ def zi_test(
           ``dispersion_groups`` (:func:`autozi_tutorial.lrt.dispersion_groups`) and
           ``group_dispersions`` (genes x groups, the NB's theta),
           ``calibration`` (``method``; ``called_share``, the share of the genes with a mean
-          count of at least 1 called, with a warning in plain words when it is 0.2 or more
+          count above 1 called, with a warning in plain words when it is 0.2 or more
           and the cell states are not left out (``"library_size"``);
           unless ``"none"``, the ``inflation`` factor applied, per type
           ``inflation_by_label``, ``acted`` (``"bootstrap"``, or ``"none"`` when the factor

@@ -70,13 +70,21 @@ def readable(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     return out
 
 
-def positive_control_text(summary: pd.DataFrame) -> str:
+def positive_control_text(
+    summary: pd.DataFrame, *, control: AnnData | None = None, key: str = "zi_test"
+) -> str:
     """What the ZI test found in a positive control, per size of the zeros injected.
 
     Parameters
     ----------
     summary
         :func:`autozi_tutorial.get.positive_control_df` of the control.
+    control
+        The control itself, after the test: the paragraph then also says what share of the
+        copy's genes with a mean count above 1 the test called, against the share from which
+        it warns that zero inflation is common, so that a reader knows why it warned or not.
+    key
+        The test's ``key_added`` on ``control``.
 
     Returns
     -------
@@ -85,14 +93,33 @@ def positive_control_text(summary: pd.DataFrame) -> str:
         genes called among those left untouched.
     """
     strong, weak, others = (summary.loc[size] for size in ("strong", "weak", "none"))
-    return _quote(
-        [
-            f"**Positive control.** Zeros injected into {strong['genes'] + weak['genes']} genes. The "
-            f"ZI test finds **{strong['called']} of the {strong['genes']}** with "
-            f"{strong['extra_zeros_injected']} extra zeros and **{weak['called']} of the "
-            f"{weak['genes']}** with {weak['extra_zeros_injected']}. Of the {others['genes']} genes "
-            f"without injected zeros it calls **{others['called']}**."
-        ]
+    text = (
+        f"**Positive control.** Zeros injected into {strong['genes'] + weak['genes']} genes. The "
+        f"ZI test finds **{strong['called']} of the {strong['genes']}** with "
+        f"{strong['extra_zeros_injected']} extra zeros and **{weak['called']} of the "
+        f"{weak['genes']}** with {weak['extra_zeros_injected']}. Of the {others['genes']} genes "
+        f"without injected zeros it calls **{others['called']}**."
+    )
+    if control is not None:
+        text += " " + _common_share_text(control, key)
+    return _quote([text])
+
+
+def _common_share_text(control: AnnData, key: str) -> str:
+    """The share of the copy's well-expressed genes called, against the warning's line."""
+    from .tl._calibration import EXPRESSED_MEAN_COUNT
+    from .tl._zi_test import COMMON_SHARE
+
+    var = control.var
+    # The genes the warning counts: tested, with a mean count above 1 on the copy.
+    expressed = var[f"{key}_pvalue"].notna() & (var[f"{key}_mean_count"] > EXPRESSED_MEAN_COUNT)
+    called = int((var[f"{key}_call"] & expressed).sum())
+    share = called / max(int(expressed.sum()), 1)
+    verdict = "so it warns that zero inflation is common" if share >= COMMON_SHARE else "so it does not warn"
+    return (
+        f"On the copy it calls {called} of the {int(expressed.sum())} genes with a mean count above "
+        f"{EXPRESSED_MEAN_COUNT:g} ({share:.1%}; the injected zeros lower some genes' means), {verdict} "
+        f"(it does from {COMMON_SHARE:.0%})."
     )
 
 
@@ -220,20 +247,22 @@ def answer(
     )
 
 
-def positive_control_report(summary: pd.DataFrame):
+def positive_control_report(summary: pd.DataFrame, *, control: AnnData | None = None, key: str = "zi_test"):
     """:func:`positive_control_text` as Markdown that a notebook shows.
 
     Parameters
     ----------
     summary
         :func:`autozi_tutorial.get.positive_control_df` of the control.
+    control, key
+        As for :func:`positive_control_text`.
 
     Returns
     -------
     IPython.display.Markdown
         The paragraph.
     """
-    return _markdown(positive_control_text(summary))
+    return _markdown(positive_control_text(summary, control=control, key=key))
 
 
 def lesson_summary(

@@ -420,6 +420,8 @@ figures.show(
 # called?
 
 # %% tags=["exercise"]
+# The genes to follow, each once and in this order: AUTOZI's top gene, the strongest call with
+# library sizes only, the test's best candidate and up to three genes the test calls.
 genes_to_follow = list(dict.fromkeys([top_gene, library_size_gene, best_candidate, *zi_called[:3]]))
 # your turn: one row per gene, with AUTOZI's q and the q-value under each description
 
@@ -451,9 +453,10 @@ azt.readable(follow.rename_axis("gene"))
 # for each gene (the box below gives the range drawn). The ZI test then runs on the copy,
 # learning the cell states anew, as on any new data. It should find most strongly injected
 # genes, some weakly injected ones, and call few others. With so many genes given extra zeros,
-# the test may warn that zero inflation is common (it does when it calls many of the
-# well-expressed genes): here, we made it so. This run skips the per-type test
-# (`by_label=False`), which the control does not need.
+# the test may warn that zero inflation is common (it does when it calls a fifth or more of the
+# copy's genes with a mean count above 1; the box says how many it calls): here, we made zero
+# inflation common on purpose. This run skips the per-type test (`by_label=False`), which the
+# control does not need.
 
 # %%
 candidates = adata.var_names[
@@ -481,7 +484,7 @@ else:
         progress=True,
     )
     control_summary = azt.get.positive_control_df(control)
-    display(azt.positive_control_report(control_summary))
+    display(azt.positive_control_report(control_summary, control=control))
 
 # %% [markdown]
 # Figure 6 shows the injected zeros the way Figure 5 showed the real counts: for each size of

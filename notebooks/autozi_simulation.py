@@ -280,7 +280,8 @@ for name, (data, key) in designs.items():
     design_rates.append(azt.error_rate_summary(scored, METHODS).assign(design=name))
 design_rates = pd.concat(design_rates, ignore_index=True)
 expressed = design_rates[design_rates["genes"] != "all"]
-in_order = list(dict.fromkeys(expressed["design"]))  # as in the text and Figure 4
+# One row per design, in the order of the text and Figure 4; one column per call.
+in_order = ["independent dropout (above)", *designs]
 expressed.pivot(index="design", columns="method", values="fpr").loc[in_order, list(METHODS)[:3]].round(3)
 
 # %% [markdown]
@@ -360,6 +361,7 @@ summary = {
     "n_spike_ins": int(genes["spike_in"].sum()),
     "max_epochs": max_epochs,
     "seeds": seeds,
+    # Where the models trained: a GPU when there is one, as the tools chose.
     **azt.resolved_device(azt.resolve_accelerator("auto")),
     "threshold": threshold,
     "fdr": fdr,

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from anndata import AnnData
 
 import autozi_tutorial as azt
 from autozi_tutorial import figures as lesson_figures
@@ -81,6 +82,17 @@ def test_positive_control_text():
     assert "**25 of the 28** with 30% extra zeros and **13 of the 27** with 6%-10%" in text
     assert text.endswith("Of the 710 genes without injected zeros it calls **2**.")
     assert azt.positive_control_report(summary).data == text
+    # With the control: how close the run came to the test's warning that zero inflation is common.
+    control = AnnData(np.zeros((3, 10)))
+    control.var["zi_test_pvalue"] = [0.01] * 9 + [np.nan]  # the last gene was not tested
+    control.var["zi_test_mean_count"] = [2.0] * 8 + [0.5, 2.0]  # nor is a gene at 0.5 counted
+    for calls, verdict in ((2, "so it warns that zero inflation is common"), (1, "so it does not warn")):
+        control.var["zi_test_call"] = np.arange(10) < calls
+        text = reports.positive_control_text(summary, control=control)
+        assert (
+            f"On the copy it calls {calls} of the 8 genes with a mean count above 1 ({calls / 8:.1%};" in text
+        )
+        assert text.endswith(f"{verdict} (it does from 20%).")
 
 
 def _results():

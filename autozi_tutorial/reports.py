@@ -113,13 +113,14 @@ def _common_share_text(control: AnnData, key: str) -> str:
     var = control.var
     # The genes the warning counts: tested, with a mean count above 1 on the copy.
     expressed = var[f"{key}_pvalue"].notna() & (var[f"{key}_mean_count"] > EXPRESSED_MEAN_COUNT)
-    called = int((var[f"{key}_call"] & expressed).sum())
+    calls = var[f"{key}_call"].astype(bool)
+    called = int((calls & expressed).sum())
     share = called / max(int(expressed.sum()), 1)
     verdict = "so it warns that zero inflation is common" if share >= COMMON_SHARE else "so it does not warn"
     return (
-        f"On the copy it calls {called} of the {int(expressed.sum())} genes with a mean count above "
-        f"{EXPRESSED_MEAN_COUNT:g} ({share:.1%}; the injected zeros lower some genes' means), {verdict} "
-        f"(it does from {COMMON_SHARE:.0%})."
+        f"Of its {int(calls.sum())} calls on the copy, {called} are among the {int(expressed.sum())} genes "
+        f"with a mean count above {EXPRESSED_MEAN_COUNT:g} there (the injected zeros lower some genes' "
+        f"means): {share:.1%} of them, {verdict} (it does from {COMMON_SHARE:.0%})."
     )
 
 

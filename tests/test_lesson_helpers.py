@@ -90,9 +90,13 @@ def test_positive_control_text():
         control.var["zi_test_call"] = np.arange(10) < calls
         text = reports.positive_control_text(summary, control=control)
         assert (
-            f"On the copy it calls {calls} of the 8 genes with a mean count above 1 ({calls / 8:.1%};" in text
+            f"Of its {calls} calls on the copy, {calls} are among the 8 genes with a mean count above 1"
+            in text
         )
-        assert text.endswith(f"{verdict} (it does from 20%).")
+        assert text.endswith(f"means): {calls / 8:.1%} of them, {verdict} (it does from 20%).")
+    control.var["zi_test_call"] = np.arange(10) >= 8  # both calls outside the genes counted
+    text = reports.positive_control_text(summary, control=control)
+    assert "Of its 2 calls on the copy, 0 are among the 8 genes" in text
 
 
 def _results():

@@ -149,7 +149,7 @@ def test_learner_copy_of_the_main_lesson_uses_the_offline_data(learner_dir):
     )  # the lesson itself is not pinned
     # The title's shell command runs the copy, not the full lesson it came from.
     title = jupytext.read(learner_dir / "autozi_pbmc.ipynb").cells[0].source
-    assert "papermill autozi_pbmc.ipynb out.ipynb" in title and "notebooks/" not in title
+    assert "papermill autozi_pbmc.ipynb out.ipynb" in title and "papermill notebooks/" not in title
     assert "papermill notebooks/autozi_pbmc.ipynb" in jupytext.read(MAIN_SOURCE).cells[0].source
 
 

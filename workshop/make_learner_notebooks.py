@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "workshop" / "learner"
 SOLUTION_TAG = "solution"
 NOTE = (
-    "*Learner version: the solutions to the exercises are left out. Your instructor has the\n"
-    "full lesson, which is also on the course website. Its shell commands run from the folder\n"
-    "this copy is in.*"
+    "*Learner version: the solutions to the exercises are left out. The full lesson, with its\n"
+    "solutions and outputs, is in the project's `notebooks/` folder. Shell commands in this\n"
+    "copy run from the folder it is in.*"
 )
 #: Tags of the cells that set a lesson's parameters: the learner's, then the advanced ones.
 PARAMETER_TAGS = frozenset({"learner-parameters", "parameters"})

@@ -1,8 +1,8 @@
-"""Command line: check an installation before the day; fetch the seed's data for the take-home run.
+"""Command line: check an installation before the day; fetch the AutoZI tutorial's data for the take-home run.
 
 ``python -m autozi_tutorial check`` prints one ``OK``, ``NOTE`` or ``FIX`` line per check and
 exits with status 1 when anything needs fixing. ``python -m autozi_tutorial fetch`` downloads
-the seed tutorial's PBMC data once and caches it where the lessons look for it.
+the AutoZI tutorial's PBMC data once and caches it where the lessons look for it.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ TORCH_INDEX = "https://download.pytorch.org/whl/"
 #: Folders of lessons, relative to the repository root. A lesson looks for ``data/`` in the folder
 #: it runs in: the repository root under papermill, the lesson's own folder in JupyterLab.
 LESSON_FOLDERS = (Path("notebooks"), Path("workshop") / "learner")
-#: Size of the seed's PBMC data against the offline pbmc68k data (cells x genes the lesson keeps),
+#: Size of the AutoZI tutorial's PBMC data against the offline pbmc68k data (cells x genes the lesson keeps),
 #: for a rough time estimate: training time per epoch grows about linearly with both.
 PBMC_SHAPE = (12039, 1000)
 CHECK_EPOCHS = 3
@@ -216,11 +216,11 @@ def _check_data(report: Report, data_dirs: Sequence[Path]) -> LoadedDataset | No
     for folder in data_dirs:
         cache = folder / data.PBMC_CACHE_NAME
         if cache.is_file():
-            report.ok(f"the seed's PBMC data is cached in {cache}")
+            report.ok(f"the AutoZI tutorial's PBMC data is cached in {cache}")
         else:
             where = "" if folder in default_data_dirs() else f" --data-dir {folder}"
             report.note(
-                f"the seed's PBMC data is not cached in {folder}/: run `python -m autozi_tutorial "
+                f"the AutoZI tutorial's PBMC data is not cached in {folder}/: run `python -m autozi_tutorial "
                 f"fetch{where}` while online; without it, dataset='auto' uses the offline pbmc68k data."
             )
     return offline
@@ -260,8 +260,14 @@ def _check_training(report: Report, offline: LoadedDataset, epochs: int) -> None
     n_models, offline_epochs = lesson_fits(n_obs, default_epochs)
     minutes = {
         "offline data": offline_epochs * per_epoch / 60,
-        "seed's 12,039 cells": lesson_fits(PBMC_SHAPE[0], default_epochs)[1] * per_epoch * scale / 60,
-        "seed's cells, preset='fast'": lesson_fits(PBMC_SHAPE[0], fast_epochs)[1] * per_epoch * scale / 60,
+        "the AutoZI tutorial's 12,039 cells": lesson_fits(PBMC_SHAPE[0], default_epochs)[1]
+        * per_epoch
+        * scale
+        / 60,
+        "the AutoZI tutorial's cells, preset='fast'": lesson_fits(PBMC_SHAPE[0], fast_epochs)[1]
+        * per_epoch
+        * scale
+        / 60,
     }
     report.ok(
         f"rough time for the lesson's {n_models} model fits (training only) on this machine, "
@@ -276,7 +282,7 @@ def check(data_dirs: Sequence[Path], epochs: int = CHECK_EPOCHS) -> int:
     Parameters
     ----------
     data_dirs : sequence of pathlib.Path
-        Folders where the seed's PBMC data may be cached.
+        Folders where the AutoZI tutorial's PBMC data may be cached.
     epochs : int
         Epochs of the test fit on the offline data.
 
@@ -317,7 +323,7 @@ def check(data_dirs: Sequence[Path], epochs: int = CHECK_EPOCHS) -> int:
 
 
 def fetch(data_dirs: Sequence[Path]) -> int:
-    """Download the seed's PBMC data once and cache it in every folder of ``data_dirs``.
+    """Download the AutoZI tutorial's PBMC data once and cache it in every folder of ``data_dirs``.
 
     Parameters
     ----------
@@ -339,7 +345,10 @@ def fetch(data_dirs: Sequence[Path]) -> int:
             flush=True,
         )
         return 1
-    print(f"Fetching the seed's PBMC data into {first}/ (a few minutes the first time)...", flush=True)
+    print(
+        f"Fetching the AutoZI tutorial's PBMC data into {first}/ (a few minutes the first time)...",
+        flush=True,
+    )
     try:
         adata = data.load_pbmc(first)
     except Exception as error:  # report any failure with what to do about it
@@ -365,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autozi_tutorial", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     data_help = (
-        "folder for the seed's PBMC data (repeat for several); default: data, and data inside "
+        "folder for the AutoZI tutorial's PBMC data (repeat for several); default: data, and data inside "
         "notebooks/ and workshop/learner/ where they hold lessons, when run from the repository "
         "root (JupyterLab runs a lesson in its own folder)"
     )
@@ -383,8 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     fetch_parser = commands.add_parser(
         "fetch",
-        help="download and cache the seed's PBMC data",
-        description="Download the seed tutorial's 12,039 PBMCs once (network needed) and copy them "
+        help="download and cache the AutoZI tutorial's PBMC data",
+        description="Download scvi-tools' AutoZI tutorial's 12,039 PBMCs once (network needed) and copy them "
         "into every data folder.",
     )
     fetch_parser.add_argument("--data-dir", action="append", type=Path, help=data_help)

@@ -155,7 +155,7 @@ def calls(
     first) are named or, when the test calls none, its strongest candidate (AUTOZI's top genes
     would all sit at the bottom right, their names on top of each other). The legend lists only
     the groups that hold genes, and the figure says how many genes sit at the bottom line (a
-    q-value near 1: no sign of extra zeros), where their points overlap.
+    q-value near 1: no evidence of extra zeros beyond chance), where their points overlap.
 
     Parameters
     ----------
@@ -209,8 +209,8 @@ def calls(
     bottom = int((evidence < 0.05).sum())
     if bottom:
         notes.append(
-            f"{bottom} of {len(evidence)} genes lie on the bottom line\n(q-value about 1: no sign of extra\n"
-            "zeros once their cells' states are known)."
+            f"{bottom} of {len(evidence)} genes lie on the bottom line\n(q-value about 1: no evidence of\n"
+            "extra zeros beyond chance once their cells'\nstates are known)."
         )
     if notes:
         # Under the legend, outside the axes: no point or line runs through them.

@@ -186,10 +186,10 @@ def test_check_for_real(tmp_path):
     assert result.returncode == 0, out + result.stderr
     assert "FIX" not in out
     assert "OK    offline data pbmc68k: 700 cells x 765 genes" in out
-    assert f"OK    the seed's PBMC data is cached in {cached / data.PBMC_CACHE_NAME}" in out
+    assert f"OK    the AutoZI tutorial's PBMC data is cached in {cached / data.PBMC_CACHE_NAME}" in out
     # A folder of one's own gets a fetch into that folder.
     assert (
-        f"NOTE  the seed's PBMC data is not cached in {empty}/: "
+        f"NOTE  the AutoZI tutorial's PBMC data is not cached in {empty}/: "
         f"run `python -m autozi_tutorial fetch --data-dir {empty}`" in out
     )
     assert "check: epoch 3/3" in out and "OK    AUTOZI trained 3 epochs" in out

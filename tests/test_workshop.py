@@ -428,7 +428,7 @@ def test_the_blocks_quote_the_executed_lesson(run_facts):
         f"(correlation {f['correlation']} over the found genes)",
         f"of the misses, {f['weak_missed']} are weakly injected and {len(f['strong_missed'])} strongly "
         f"({', '.join(f['strong_missed'][:-1])} and {f['strong_missed'][-1]})",
-        f"({f['strong_found']} of {f['strong']}), and about half of those given a small one "
+        f"({f['strong_found']} of {f['strong']}), and nearly half of those given a small one "
         f"({f['weak_found']} of {f['weak']})",
     ]
     for sentence in expected:

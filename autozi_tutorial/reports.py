@@ -108,19 +108,17 @@ def positive_control_text(
 def _common_share_text(control: AnnData, key: str) -> str:
     """The share of the copy's well-expressed genes called, against the warning's line."""
     from .tl._calibration import EXPRESSED_MEAN_COUNT
-    from .tl._zi_test import COMMON_SHARE
+    from .tl._zi_test import COMMON_SHARE, common_calls
 
     var = control.var
-    # The genes the warning counts: tested, with a mean count above 1 on the copy.
-    expressed = var[f"{key}_pvalue"].notna() & (var[f"{key}_mean_count"] > EXPRESSED_MEAN_COUNT)
-    calls = var[f"{key}_call"].astype(bool)
-    called = int((calls & expressed).sum())
-    share = called / max(int(expressed.sum()), 1)
-    verdict = "so it warns that zero inflation is common" if share >= COMMON_SHARE else "so it does not warn"
+    called, expressed, common = common_calls(
+        var[f"{key}_pvalue"], var[f"{key}_mean_count"], var[f"{key}_call"]
+    )
+    verdict = "so it warns that zero inflation is common" if common else "so it does not warn"
     return (
-        f"Of its {int(calls.sum())} calls on the copy, {called} are among the {int(expressed.sum())} genes "
+        f"Of its {int(var[f'{key}_call'].sum())} calls on the copy, {called} are among the {expressed} genes "
         f"with a mean count above {EXPRESSED_MEAN_COUNT:g} there (the injected zeros lower some genes' "
-        f"means): {share:.1%} of them, {verdict} (it does from {COMMON_SHARE:.0%})."
+        f"means): {called / max(expressed, 1):.1%} of them, {verdict} (it does from {COMMON_SHARE:.0%})."
     )
 
 

@@ -83,20 +83,27 @@ def test_positive_control_text():
     assert text.endswith("Of the 710 genes without injected zeros it calls **2**.")
     assert azt.positive_control_report(summary).data == text
     # With the control: how close the run came to the test's warning that zero inflation is common.
-    control = AnnData(np.zeros((3, 10)))
-    control.var["zi_test_pvalue"] = [0.01] * 9 + [np.nan]  # the last gene was not tested
-    control.var["zi_test_mean_count"] = [2.0] * 8 + [0.5, 2.0]  # nor is a gene at 0.5 counted
-    for calls, verdict in ((2, "so it warns that zero inflation is common"), (1, "so it does not warn")):
-        control.var["zi_test_call"] = np.arange(10) < calls
+    control = AnnData(np.zeros((3, 122)))
+    control.var["zi_test_pvalue"] = [0.01] * 121 + [np.nan]  # the last gene was not tested
+    control.var["zi_test_mean_count"] = [2.0] * 120 + [0.5, 2.0]  # nor is a gene at 0.5 counted
+    for calls, verdict in ((30, "so it warns that zero inflation is common"), (12, "so it does not warn")):
+        control.var["zi_test_call"] = np.arange(122) < calls
         text = reports.positive_control_text(summary, control=control)
         assert (
-            f"Of its {calls} calls on the copy, {calls} are among the 8 genes with a mean count above 1"
+            f"Of its {calls} calls on the copy, {calls} are among the 120 genes with a mean count above 1"
             in text
         )
-        assert text.endswith(f"means): {calls / 8:.1%} of them, {verdict} (it does from 20%).")
-    control.var["zi_test_call"] = np.arange(10) >= 8  # both calls outside the genes counted
-    text = reports.positive_control_text(summary, control=control)
-    assert "Of its 2 calls on the copy, 0 are among the 8 genes" in text
+        assert text.endswith(f"means): {calls / 120:.1%} of them, {verdict} (it does from 20%).")
+    control.var["zi_test_call"] = np.arange(122) >= 120  # both calls outside the genes counted
+    assert "Of its 2 calls on the copy, 0 are among the 120 genes" in reports.positive_control_text(
+        summary, control=control
+    )
+    # Too few well-expressed genes for the warning, however many are called.
+    few = control[:, 110:].copy()  # 10 of them, below the 20 the warning needs
+    few.var["zi_test_call"] = True
+    assert reports.positive_control_text(summary, control=few).endswith(
+        "so it does not warn (it does from 20%)."
+    )
 
 
 def _results():

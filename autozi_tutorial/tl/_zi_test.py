@@ -215,15 +215,29 @@ def _is_library_size(cell_state_means) -> bool:
     return isinstance(cell_state_means, str) and cell_state_means == LIBRARY_SIZE
 
 
+def common_calls(pvalue: pd.Series, mean_count: pd.Series, call: pd.Series) -> tuple[int, int, bool]:
+    """The calls the warning that zero inflation is common counts, and whether it warns.
+
+    Returns
+    -------
+    tuple of (int, int, bool)
+        Genes called among the tested genes with a mean count above
+        :data:`EXPRESSED_MEAN_COUNT` ("above 1", as the lessons' cut-off reads), those genes,
+        and whether they are enough (:data:`MIN_GENES`) and called often enough
+        (:data:`COMMON_SHARE`) for the warning.
+    """
+    expressed = pvalue.notna() & (mean_count > EXPRESSED_MEAN_COUNT)
+    called, n = int((call.astype(bool) & expressed).sum()), int(expressed.sum())
+    return called, n, n >= MIN_GENES and called / max(n, 1) >= COMMON_SHARE
+
+
 def _warn_if_common(table: pd.DataFrame, *, warn: bool) -> float:
     """Share of the well-expressed tested genes called; with ``warn``, a plain warning when it is large."""
-    # "Above 1", as the lessons' expression cut-off reads.
-    expressed = table["pvalue"].notna() & (table["mean_count"] > EXPRESSED_MEAN_COUNT)
-    called = int((table["call"] & expressed).sum())
-    share = called / max(int(expressed.sum()), 1)
-    if warn and share >= COMMON_SHARE and expressed.sum() >= MIN_GENES:
+    called, expressed, common = common_calls(table["pvalue"], table["mean_count"], table["call"])
+    share = called / max(expressed, 1)
+    if warn and common:
         warnings.warn(
-            f"{called} of the {int(expressed.sum())} genes with a mean count above "
+            f"{called} of the {expressed} genes with a mean count above "
             f"{EXPRESSED_MEAN_COUNT:g} ({share:.0%}) have more zeros than their cells' states explain: "
             "zero inflation is common in these data. That is rare in droplet (UMI) counts: check that "
             "the counts are raw, one cell each, neither normalised nor scaled. In plate-based (read) "

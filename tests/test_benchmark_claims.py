@@ -50,6 +50,74 @@ def test_own_count_table_is_its_report(monkeypatch):
     assert f"{len(moved)} runs\nchanged their calls, each by one gene" in text and set(moved) == {1}
 
 
+def _draw(seed: int, n_zi: int, **arms: tuple[int, int, int, float | None]) -> dict:
+    """One stored draw of ``error_rates_over_draws.py``: per arm, calls, false calls, spike-ins
+    called and TPR."""
+    draw = {"design": "nb", "seed": seed, "n_expressed_zi": n_zi}
+    for arm, (calls, false, spike_ins, tpr) in arms.items():
+        draw[arm] = {
+            "calls": calls,
+            "false_calls": false,
+            "fdr": false / max(calls, 1),
+            "tpr": tpr,
+            "spike_ins_called": spike_ins,
+        }
+    return draw
+
+
+def test_rates_over_draws_count_each_missed_target(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    over_draws = _script("error_rates_over_draws")
+    draws = [
+        _draw(100, 50, zi_test=(50, 1, 0, 0.98), oracle=(50, 1, 0, 0.98)),
+        _draw(101, 50, zi_test=(40, 4, 1, 0.72), oracle=(50, 3, 0, 0.94)),
+        _draw(102, 50, zi_test=(20, 0, 0, 0.40), oracle=(20, 2, 0, 0.36)),
+    ]
+    rates = over_draws.summarise("nb", draws)
+    assert set(rates) == {"zi_test", "oracle"}  # no per-type arm in these draws
+    test = rates["zi_test"]
+    assert test["draws"] == 3
+    assert test["mean_fdr"] == pytest.approx((0.02 + 0.1 + 0.0) / 3)
+    assert test["mean_false_calls"] == pytest.approx(5 / 3)
+    # Draw 101 misses the FDR, spike-in and TPR targets; a design with zero inflation has no
+    # null-design target.
+    assert test["draws_missing"] == {"fdr": 1, "no_spike_in_called": 1, "tpr_near_oracle": 1}
+    assert rates["oracle"]["draws_missing"] == {"fdr": 2, "no_spike_in_called": 0, "tpr_near_oracle": 0}
+    # The oracle missed the FDR on draw 101 too (and on 102, where the test did not).
+    assert test["draws_missing_with_oracle"] == {"fdr": 1, "no_spike_in_called": 0, "tpr_near_oracle": 0}
+    null = [_draw(seed, 0, zi_test=(calls, calls, 0, None)) for seed, calls in ((1, 0), (2, 1), (3, 0))]
+    missing = over_draws.summarise("nb_null", null)["zi_test"]["draws_missing"]
+    assert missing == {"fdr": 1, "no_call_on_null_design": 1, "no_spike_in_called": 0}
+
+
+def test_rates_over_draws_table_is_its_report(monkeypatch):
+    """The README's table renders the committed report, whose rates are its draws', drawn with
+    data seeds that no other calibration report used."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    over_draws = _script("error_rates_over_draws")
+    report = json.loads((BENCHMARKS / "error_rates_over_draws.json").read_text())
+    text = (BENCHMARKS / "README.md").read_text()
+    assert f"<!-- over draws -->\n{over_draws.markdown(report)}\n<!-- end -->" in text
+    used = {run["seed"] for run in json.loads((BENCHMARKS / "own_count_library.json").read_text()).values()}
+    used |= {json.loads(path.read_text())["seed"] for path in REPORTS}
+    with_zi = []
+    for design, result in report.items():
+        draws = result.pop("draws")
+        if all(draw["n_expressed_zi"] for draw in draws):
+            with_zi.append(result["zi_test"]["mean_fdr"])
+        assert result == over_draws.summarise(design, draws)
+        seeds = {draw["seed"] for draw in draws}
+        assert seeds == set(range(100, 106 if design == "batches" else 110)), design  # as the prose says
+        assert not seeds & used, design
+        # "on no draw is its TPR more than 0.05 below the oracle's"
+        assert all(result[rule]["draws_missing"].get("tpr_near_oracle", 0) == 0 for rule in result)
+    # The misses the prose names, each with the true means on the same draw where they exist.
+    assert len(with_zi) == 4 and max(with_zi) < 0.04  # "well below 0.05" on every design with zero inflation
+    assert report["nb_null"]["zi_test"]["draws_missing_with_oracle"]["no_call_on_null_design"] == 1
+    assert report["batches"]["zi_test"]["draws_missing_with_oracle"]["fdr"] == 1
+    assert report["hidden_null"]["by_type_zi_test"]["draws_missing"]["no_call_on_null_design"] == 1
+
+
 def test_the_oracles_own_miss_is_the_reports():
     """The prose's draw on which even the true means miss the FDR target, from the seed-0 report."""
     run = json.loads((BENCHMARKS / "zi_common_report_seed0.json").read_text())["runs"]["batches_12k_seed0"]

@@ -116,24 +116,25 @@ def test_rates_over_draws_table_is_its_report(monkeypatch):
         result["draws"] = draws
     # "below 0.05 on every design with zero inflation, as the true means' is"
     fdrs = [
-        result[arm]["mean_fdr"]
-        for result in report.values()
-        for arm in ("zi_test", "oracle")
-        if arm in result
+        rates["mean_fdr"] for result in report.values() for rule, rates in result.items() if rule != "draws"
     ]
-    assert sum(fdr is not None for fdr in fdrs) == 8 and max(fdr for fdr in fdrs if fdr is not None) < 0.05
+    assert sum(fdr is not None for fdr in fdrs) == 16 and max(fdr for fdr in fdrs if fdr is not None) < 0.05
+    # "over all cells, `batches`, with six draws, is the least precise"
+    errors = {design: result["zi_test"]["fdr_standard_error"] or 0.0 for design, result in report.items()}
+    assert max(errors, key=errors.get) == "batches"
     over_all, per_type = (over_draws.paired(report, prefix) for prefix in ("", "by_type_"))
     for pairs in (over_all, per_type):
         for key, difference in pairs["difference"].items():  # "within two standard errors of zero"
             assert abs(difference["mean"]) <= 2 * difference["standard_error"] + 1e-12, key
-        assert abs(pairs["difference"]["false_calls"]["mean"]) < 0.25
-        assert (
-            abs(pairs["difference"]["fdr"]["mean"]) < 0.002
-            and abs(pairs["difference"]["tpr"]["mean"]) < 0.002
-        )
+        # "limit a bias ... to about a quarter of a false call per draw, 0.002 in FDR and 0.003 in TPR"
+        worst = {
+            key: difference["mean"] + 2 * difference["standard_error"] * (-1 if key == "tpr" else 1)
+            for key, difference in pairs["difference"].items()
+        }
+        assert round(worst["false_calls"], 2) <= 0.25 and worst["fdr"] <= 0.002 and worst["tpr"] >= -0.003
         assert pairs["lowest_tpr_difference"] > -0.05
     # "over all cells the test missed a target on the same draws as the true means and on no other"
-    assert over_all["test_only"] == over_all["oracle_only"] == 0 < over_all["both"]
+    assert over_all["test_only"] == over_all["oracle_only"] == 0 and over_all["both"] == 4  # the four named
     # "about as many draws were missed by the test alone as by the true means alone"
     assert abs(per_type["test_only"] - per_type["oracle_only"]) <= 1
     # The misses named, each with the true means on the same draw.

@@ -33,10 +33,9 @@ from unittest import mock
 import numpy as np
 import scanpy as sc
 import zi_common
-from zi_common import _expressed, _label_order, _metrics, _pvalues, _tables, _train_cell_states, meets
+from zi_common import meets
 
 from autozi_tutorial import cell_states
-from autozi_tutorial.tl._common import group_mean_counts, mean_counts
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "own_count"
@@ -50,9 +49,7 @@ ORACLE_TOTALS = ("oracle_observed_total", "oracle_other_genes_total")
 
 def run(design: str, seed: int) -> Path:
     """Train once; test with 0.3.1's offsets, 0.3.2's and the true means; store the metrics."""
-    adata, batch_key = zi_common.simulate(design, seed)
-    labels = _label_order(adata, "cell_type")
-    model = _train_cell_states(adata, "counts", False, batch_key=batch_key, random_state=0, accelerator="cpu")
+    adata, batch_key, model = zi_common.trained(design, seed)
     with mock.patch.object(cell_states, "_scale_to_other_genes"):  # version 0.3.1's means
         with_own = cell_states.log_means(model)
     without_own = with_own.copy()
@@ -70,25 +67,7 @@ def run(design: str, seed: int) -> Path:
         offsets["oracle_other_genes_total"] = offsets["oracle"] + np.log(
             np.maximum(total - counts, 1.0) / (expected - true_means)
         )
-    zi, spike_in = adata.var["zi_true"].to_numpy(bool), adata.var["spike_in"].to_numpy(bool)
-    expressed = _expressed(mean_counts(adata.layers["counts"]), spike_in)
-    n_types = len(labels)
-    pairs = _expressed(
-        group_mean_counts(adata, "counts", "cell_type", labels).T.ravel(), np.tile(spike_in, n_types)
-    )
-    result = {"design": design, "seed": seed, "n_expressed_zi": int((expressed & zi).sum())}
-    for arm, offset in offsets.items():
-        table, _ = _tables(adata, offset, labels, batch_key)
-        p, q = _pvalues(table["statistic"], table["converged"], 1.0)
-        null = expressed & ~zi
-        result[arm] = {
-            **_metrics(p, q, zi, expressed, spike_in),
-            "null_mean_statistic": float(
-                np.nanmean(np.where(table["converged"], table["statistic"], np.nan)[null])
-            ),
-        }
-        p, q = _pvalues(table["statistic_by_type"], table["converged_by_type"], 1.0)
-        result[f"by_type_{arm}"] = _metrics(p, q, np.tile(zi, n_types), pairs, np.tile(spike_in, n_types))
+    result = {"design": design, "seed": seed, **zi_common.score_offsets(adata, batch_key, offsets)}
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{design}_seed{seed}.json"
     path.write_text(json.dumps(result, indent=1))

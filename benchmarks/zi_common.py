@@ -217,6 +217,38 @@ def _expressed(mean_count: np.ndarray, spike_in: np.ndarray) -> np.ndarray:
     return (mean_count > EXPRESSED_MEAN_COUNT) & ~spike_in
 
 
+def trained(design: str, seed: int):
+    """A design's data, batch key and cell-state model, trained once as ``tl.zi_test`` trains it."""
+    adata, batch_key = simulate(design, seed)
+    model = _train_cell_states(adata, "counts", False, batch_key=batch_key, random_state=0, accelerator="cpu")
+    return adata, batch_key, model
+
+
+def score_offsets(adata: AnnData, batch_key: str | None, offsets: dict[str, np.ndarray]) -> dict:
+    """The test with each set of offsets (name to cells x genes log means), uncalibrated, scored
+    against the design's truth over all cells (``<name>``, with the null genes' mean statistic)
+    and per cell type (``by_type_<name>``)."""
+    labels = _label_order(adata, "cell_type")
+    zi, spike_in = adata.var["zi_true"].to_numpy(bool), adata.var["spike_in"].to_numpy(bool)
+    expressed = _expressed(mean_counts(adata.layers["counts"]), spike_in)
+    n_types = len(labels)
+    pairs = _expressed(
+        group_mean_counts(adata, "counts", "cell_type", labels).T.ravel(), np.tile(spike_in, n_types)
+    )
+    result = {"n_expressed_zi": int((expressed & zi).sum())}
+    for name, offset in offsets.items():
+        table, _ = _tables(adata, offset, labels, batch_key)
+        p, q = _pvalues(table["statistic"], table["converged"], 1.0)
+        statistic = np.where(table["converged"], table["statistic"], np.nan)
+        result[name] = {
+            **_metrics(p, q, zi, expressed, spike_in),
+            "null_mean_statistic": float(np.nanmean(statistic[expressed & ~zi])),
+        }
+        p, q = _pvalues(table["statistic_by_type"], table["converged_by_type"], 1.0)
+        result[f"by_type_{name}"] = _metrics(p, q, np.tile(zi, n_types), pairs, np.tile(spike_in, n_types))
+    return result
+
+
 def _converged(d, arm: str, suffix: str = "") -> np.ndarray:
     return np.where(d[f"{arm}_converged{suffix}"], d[f"{arm}_statistic{suffix}"], np.nan)
 
